@@ -1,0 +1,30 @@
+"""Shared fixtures: small contract-following models built in code, and the real media folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+from swapcam.realtime.contract import ModelCard
+from swapcam.realtime.testmodel import build_inverting_model
+
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def inverting_model_path(tmp_path_factory) -> Path:
+    """A 64 px inverting model with a swapcam card, saved as .onnx."""
+    path = tmp_path_factory.mktemp("models") / "invert64.onnx"
+    card = ModelCard(resolution=64, coverage=2.2, preset="test", architecture="invert", identities=("inverse",))
+    onnx.save(build_inverting_model(64, card=card), str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def media() -> Path:
+    """../shared/media with the real clips; tests using it skip when it is absent."""
+    if not (MEDIA / "liveportrait-driving").is_dir():
+        pytest.skip("../shared/media is not here (real-media checks run only on developer machines)")
+    return MEDIA
