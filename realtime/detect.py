@@ -1,0 +1,113 @@
+"""Detect stage: 468 FaceMesh landmarks per face, and which faces to swap.
+
+Pure core: :func:`choose_faces` (landmark arrays in, the chosen ones out). Wrapper:
+:class:`MediapipeDetector` runs mediapipe FaceMesh in tracking mode (its face detector runs only
+when tracking is lost, which is what makes it cheap on a video stream).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import cv2
+import numpy as np
+
+from .registry import Registry
+from .settings import Settings, setting
+
+N_LANDMARKS = 468
+
+
+@dataclass(frozen=True)
+class DetectSettings(Settings):
+    section = "detect"
+    detector: str = setting("mediapipe", "landmark detector", choices=("mediapipe",))
+    max_faces: int = setting(1, "most faces to track", low=1, high=8)
+    choose: str = setting("largest", "which faces to swap", choices=("largest", "centre", "all"))
+    min_confidence: float = setting(0.5, "face detector confidence to start a track", low=0.05, high=0.99)
+    min_tracking: float = setting(0.5, "landmark confidence to keep a track without re-detecting",
+                                  low=0.05, high=0.99)
+
+
+def face_size(landmarks: np.ndarray) -> float:
+    """Diagonal of the landmarks' bounding box, in pixels."""
+    span = landmarks.max(0) - landmarks.min(0)
+    return float(np.hypot(span[0], span[1]))
+
+
+def _largest(faces: list[np.ndarray], _frame_shape: tuple[int, int]) -> list[np.ndarray]:
+    return [max(faces, key=face_size)]
+
+
+def _centre(faces: list[np.ndarray], frame_shape: tuple[int, int]) -> list[np.ndarray]:
+    middle = np.array([frame_shape[1] / 2, frame_shape[0] / 2])
+    return [min(faces, key=lambda f: float(np.linalg.norm(f.mean(0) - middle)))]
+
+
+def _all(faces: list[np.ndarray], _frame_shape: tuple[int, int]) -> list[np.ndarray]:
+    return sorted(faces, key=face_size, reverse=True)
+
+
+FACE_CHOICES: Registry[Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]] = Registry("face choice")
+FACE_CHOICES.register("largest")(_largest)
+FACE_CHOICES.register("centre")(_centre)
+FACE_CHOICES.register("all")(_all)
+
+
+def choose_faces(faces: list[np.ndarray], frame_shape: tuple[int, int], choice: str) -> list[np.ndarray]:
+    """Pick the faces to swap.
+
+    faces: list of (468, 2) float32 pixel landmarks; frame_shape: (H, W). ``largest`` and ``centre``
+    return one face (or none), ``all`` returns every face, largest first.
+    """
+    if not faces:
+        return []
+    return FACE_CHOICES.get(choice)(faces, frame_shape)
+
+
+class Detector(Protocol):
+    def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
+        """frame (H, W, 3) uint8 BGR → list of (468, 2) float32 pixel landmarks."""
+
+    def close(self) -> None: ...
+
+
+class MediapipeDetector:
+    """mediapipe FaceMesh (legacy solution API) in video/tracking mode."""
+
+    def __init__(self, settings: DetectSettings):
+        import mediapipe as mp
+
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=settings.max_faces,
+            refine_landmarks=False,
+            min_detection_confidence=settings.min_confidence,
+            min_tracking_confidence=settings.min_tracking,
+        )
+        self._rgb: np.ndarray | None = None
+
+    def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
+        height, width = frame.shape[:2]
+        if self._rgb is None or self._rgb.shape != frame.shape:
+            self._rgb = np.empty_like(frame)
+        cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=self._rgb)
+        result = self._mesh.process(self._rgb)
+        faces = []
+        for face in result.multi_face_landmarks or ():
+            points = np.array([(p.x, p.y) for p in face.landmark[:N_LANDMARKS]], np.float32)
+            points *= (width, height)
+            faces.append(points)
+        return faces
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+DETECTORS: Registry[Callable[[DetectSettings], Detector]] = Registry("detector")
+DETECTORS.register("mediapipe")(MediapipeDetector)
+
+
+def make_detector(settings: DetectSettings) -> Detector:
+    return DETECTORS.get(settings.detector)(settings)

@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from swapcam.realtime.align import transform_points
+from swapcam.realtime.mask import MaskBuilder, MaskSettings, hull_mask, refine_mask, scale_offset_matrix
+
+
+def square(size, lo, hi):
+    return np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], np.float32)
+
+
+def test_hull_mask_fills_the_polygon():
+    mask = hull_mask(square(64, 16, 47), 64)
+    assert mask.dtype == np.float32 and mask[32, 32] == 1.0 and mask[5, 5] == 0.0
+    assert mask.sum() == pytest.approx(32 * 32, rel=0.08)
+
+
+def test_erode_shrinks_dilate_grows_blur_feathers():
+    base = np.zeros((64, 64), np.float32)
+    base[16:48, 16:48] = 1
+    assert refine_mask(base, 4, 0).sum() < base.sum() < refine_mask(base, -4, 0).sum()
+    feathered = refine_mask(base, 0, 6)
+    edge = feathered[32, 10:22]
+    assert np.all(np.diff(edge) >= -1e-6) and 0 < edge[5] < 1  # a ramp, not a step
+    assert feathered[:8].max() == 0.0  # nothing bleeds far outside the square
+
+
+def test_builder_multiplies_masks_and_applies_opacity():
+    size = 64
+    face_mask = np.ones((size, size), np.float32)
+    celeb_mask = np.zeros((size, size), np.float32)
+    celeb_mask[:, :32] = 1
+    landmarks = np.zeros((468, 2), np.float32)
+    landmarks[:] = (32, 32)
+    from swapcam.realtime.mask import FACE_OVAL
+    ring = np.stack([32 + 24 * np.cos(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False)),
+                     32 + 24 * np.sin(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False))], 1)
+    landmarks[FACE_OVAL] = ring
+    builder = MaskBuilder(MaskSettings(erode=0.0, blur=0.0, opacity=0.5), size)
+    alpha = builder(face_mask, celeb_mask, landmarks)
+    assert alpha[32, 20] == pytest.approx(0.5)   # inside hull, celeb mask 1
+    assert alpha[32, 44] == 0.0                   # celeb mask 0
+    assert alpha[2, 2] == 0.0                     # outside the hull
+
+
+def test_scale_offset_matrix_scales_about_centre():
+    m = scale_offset_matrix(64, 2.0, 0.0, 0.0)
+    centre = np.array([[31.5, 31.5]])
+    np.testing.assert_allclose(transform_points(m, centre), centre)
+    # sampling at half the distance from the centre makes the face appear twice as large
+    np.testing.assert_allclose(transform_points(m, np.array([[63.5, 31.5]])), [[47.5, 31.5]])
+    shifted = scale_offset_matrix(64, 1.0, 0.25, 0.0)
+    np.testing.assert_allclose(transform_points(shifted, centre), [[15.5, 31.5]])
