@@ -1,0 +1,247 @@
+"""Capture stage: frames from a camera, a video file, an image folder or the synthetic generator.
+
+Inputs are written ``KIND:ARGUMENT`` — ``camera:0``, ``file:clip.mp4``, ``images:DIR``,
+``synthetic`` or ``synthetic:identity=ada,seed=3`` — and each kind is a registered source.
+
+Pacing: a ``live`` source delivers frames on its own clock, like a camera (a file or synthetic
+source sleeps until each frame is due and skips frames it is late for), and the pipeline keeps
+only the newest; an ``every`` source delivers each frame as fast as it is consumed (offline runs).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .registry import Registry
+from .settings import Settings, setting
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class CaptureSettings(Settings):
+    section = "capture"
+    pace: str = setting("auto", "live: frames arrive on their own clock and late ones are dropped; "
+                        "every: process every frame (offline); auto: live for camera and synthetic, "
+                        "every for files and images", choices=("auto", "live", "every"))
+    width: int = setting(1280, "camera width to request", low=16, high=7680)
+    height: int = setting(720, "camera height to request", low=16, high=4320)
+    fps: float = setting(30.0, "camera fps to request; pace of image folders", low=1.0, high=240.0)
+    loop: bool = setting(False, "restart files, folders and synthetic input at the end")
+
+
+@dataclass
+class Frame:
+    """A captured frame: (H, W, 3) uint8 BGR image, its index in the source and capture time."""
+
+    index: int
+    image: np.ndarray
+    timestamp: float
+
+
+class Source(Protocol):
+    fps: float
+    live: bool
+    skipped: int        # frames the source itself dropped because the consumer was late
+
+    def read(self) -> Frame | None:
+        """The next frame; None at the end of the input."""
+
+    def close(self) -> None: ...
+
+
+class Pacer:
+    """Real-time clock for sources that are not cameras: when is frame i due, and which frame is
+    due now (so a late reader skips ahead instead of building a backlog)."""
+
+    def __init__(self, fps: float):
+        self.period = 1.0 / fps
+        self.start: float | None = None
+
+    def wait_for(self, index: int) -> int:
+        """Sleep until frame ``index`` is due, or return the index of the newest frame already due."""
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = now - index * self.period
+        due = self.start + index * self.period
+        if now < due:
+            time.sleep(due - now)
+            return index
+        return max(index, int((now - self.start) / self.period))
+
+
+class CameraSource:
+    live = True
+
+    def __init__(self, argument: str, settings: CaptureSettings):
+        if not argument.isdigit():
+            raise UserError(f"camera:{argument} is not a camera index: use camera:0, camera:1, …")
+        self.index = int(argument)
+        self.capture = cv2.VideoCapture(self.index)
+        if not self.capture.isOpened():
+            raise UserError(f"no camera at index {self.index}: connect one, try another index, "
+                            "or run without a camera using --input synthetic")
+        self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        self.capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
+        self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
+        self.capture.set(cv2.CAP_PROP_FPS, settings.fps)
+        # drivers report what was asked for rather than what they deliver: the pipeline measures
+        # the real rate from frame timestamps (report: capture_fps)
+        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or settings.fps
+        self.skipped = 0
+        self._next = 0
+
+    def read(self) -> Frame | None:
+        ok, image = self.capture.read()
+        if not ok:
+            return None
+        frame = Frame(self._next, image, time.perf_counter())
+        self._next += 1
+        return frame
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+class FileSource:
+    def __init__(self, argument: str, settings: CaptureSettings):
+        path = Path(argument)
+        if not path.is_file():
+            raise UserError(f"video file {path} does not exist: check the path after file:")
+        self.path = path
+        self.capture = cv2.VideoCapture(str(path))
+        ok, first = self.capture.read() if self.capture.isOpened() else (False, None)
+        if not ok:
+            raise UserError(f"cannot read video {path}: it is not a video OpenCV can decode "
+                            "(convert it to H.264 mp4)")
+        self._pending: np.ndarray | None = first
+        self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.live = settings.pace == "live"
+        self.loop = settings.loop
+        self.pacer = Pacer(self.fps)
+        self.skipped = 0
+        self._next = 0
+
+    def _decode(self) -> np.ndarray | None:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return image
+        ok, image = self.capture.read()
+        if not ok and self.loop:
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self.capture.read()
+        return image if ok else None
+
+    def read(self) -> Frame | None:
+        if self.live:
+            due = self.pacer.wait_for(self._next)
+            while self._next < due:  # late: skip without decoding, as a camera would drop them
+                if self._pending is None and not self.capture.grab():
+                    break
+                self._pending = None
+                self._next += 1
+                self.skipped += 1
+        image = self._decode()
+        if image is None:
+            return None
+        frame = Frame(self._next, image, time.perf_counter())
+        self._next += 1
+        return frame
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+class ImageFolderSource:
+    def __init__(self, argument: str, settings: CaptureSettings):
+        folder = Path(argument)
+        if not folder.is_dir():
+            raise UserError(f"image folder {folder} does not exist: check the path after images:")
+        self.paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self.paths:
+            raise UserError(f"image folder {folder} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        self.fps = settings.fps
+        self.live = settings.pace == "live"
+        self.loop = settings.loop
+        self.pacer = Pacer(self.fps)
+        self.skipped = 0
+        self.unreadable = 0
+        self._next = 0
+
+    def read(self) -> Frame | None:
+        if self.live:
+            due = self.pacer.wait_for(self._next)
+            self.skipped += due - self._next
+            self._next = due
+        while True:
+            position = self._next % len(self.paths) if self.loop else self._next
+            if position >= len(self.paths):
+                return None
+            image = cv2.imread(str(self.paths[position]), cv2.IMREAD_COLOR)
+            if image is not None:
+                break
+            self.unreadable += 1  # a corrupt image is skipped, never fatal
+            self._next += 1
+        frame = Frame(self._next, image, time.perf_counter())
+        self._next += 1
+        return frame
+
+    def close(self) -> None:
+        pass
+
+
+class SyntheticSource:
+    def __init__(self, argument: str, settings: CaptureSettings):
+        from .synthetic import SyntheticSettings, SyntheticVideo
+
+        self.video = SyntheticVideo(SyntheticSettings.from_spec(argument))
+        self.fps = self.video.fps
+        self.live = settings.pace != "every"
+        self.pacer = Pacer(self.fps)
+        self.skipped = 0
+        self._next = 0
+
+    def read(self) -> Frame | None:
+        if self.live:
+            due = self.pacer.wait_for(self._next)
+            self.skipped += due - self._next
+            self._next = due
+        synthetic = self.video.frame(self._next)
+        frame = Frame(self._next, synthetic.image, time.perf_counter())
+        self._next += 1
+        return frame
+
+    def close(self) -> None:
+        pass
+
+
+SourceFactory = Callable[[str, CaptureSettings], Source]
+SOURCES: Registry[SourceFactory] = Registry("input kind")
+SOURCES.register("camera")(CameraSource)
+SOURCES.register("file")(FileSource)
+SOURCES.register("images")(ImageFolderSource)
+SOURCES.register("synthetic")(SyntheticSource)
+
+#: the pace ``auto`` resolves to, per input kind
+AUTO_PACE = {"camera": "live", "file": "every", "images": "every", "synthetic": "live"}
+
+
+def open_source(spec: str, settings: CaptureSettings) -> Source:
+    """Open ``KIND:ARGUMENT`` (see module docstring)."""
+    kind, _, argument = spec.partition(":")
+    if kind not in SOURCES:
+        raise UserError(f"input {spec!r} is not valid: use camera:N, file:PATH, images:DIR or synthetic[:options]")
+    if kind == "camera" and not argument:
+        argument = "0"
+    if kind in ("file", "images") and not argument:
+        raise UserError(f"input {kind}: needs a path, e.g. --input {kind}:{'clip.mp4' if kind == 'file' else 'frames/'}")
+    if settings.pace == "auto":
+        settings = settings.replace(pace=AUTO_PACE[kind])
+    return SOURCES.get(kind)(argument, settings)

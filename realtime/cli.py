@@ -1,0 +1,90 @@
+"""``swapcam`` command line. Subcommands are plugins registered under the entry-point group
+``swapcam.commands`` (realtime registers ``live``; the training package registers its own), so this
+module never imports the training code or torch.
+
+Every user-fixable problem ends in one line on stderr, ``swapcam: error: …``, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from .errors import UserError
+from .settings import add_arguments, from_sources, load_config
+
+
+class Command(Protocol):
+    help: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line on one line (plus the hint to use --help)."""
+
+    def error(self, message: str):  # noqa: D102 — argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class LiveCommand:
+    help = "stream a camera, file or synthetic input through a swap model"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .live import LIVE_SETTINGS
+
+        parser.add_argument("--input", default="camera:0",
+                            help="camera:N | file:PATH | images:DIR | synthetic[:identity=NAME,seed=N,fps=F,size=WxH] "
+                                 "(default: camera:0)")
+        parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the built-in test model")
+        parser.add_argument("--output", default="window", help="virtualcam | window | file:PATH | null (default: window)")
+        parser.add_argument("--report", metavar="PATH.json", help="write the run report (counts, fps, latency, stages) as JSON")
+        parser.add_argument("--config", metavar="PATH.toml", help="settings file with [capture], [mask], … sections")
+        for settings_class in LIVE_SETTINGS:
+            add_arguments(parser, settings_class)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .live import LiveConfig, LiveRun, run_live
+        from .testmodel import build_inverting_model
+
+        config_file = load_config(args.config)
+        config = LiveConfig(**{
+            name: from_sources(type(default), args, config_file) for name, default in vars(LiveConfig()).items()
+        })
+        model = args.model
+        if model is None:
+            print("swapcam: no --model given: using the built-in colour-inverting test model (not a face swap)",
+                  file=sys.stderr)
+            model = build_inverting_model(128)
+        run_live(LiveRun(input=args.input, model=model, output=args.output, config=config, report_path=args.report))
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(prog="swapcam", description="Real-time face swap for video calls, demos and latency work.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                     parser_class=OneLineErrorParser)
+    for entry in sorted(entry_points(group="swapcam.commands"), key=lambda e: e.name):
+        command: Command = entry.load()()
+        sub = commands.add_parser(entry.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(handler=command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler.run(args)
+    except UserError as err:
+        print(f"swapcam: error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

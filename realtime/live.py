@@ -1,0 +1,132 @@
+"""Assembles a live run from settings: model, detector, source, sink, pipeline, report.
+
+Used by ``swapcam live`` and by anything else that streams (the demo, benchmarks, tests), so all of
+them run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import onnx
+
+from . import __version__
+from .align import AlignSettings, Aligner
+from .capture import CaptureSettings, Frame, Source, open_source
+from .detect import DetectSettings, make_detector
+from .errors import UserError
+from .mask import MaskBuilder, MaskSettings
+from .output import OutputSettings, open_sink
+from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings, Processed
+from .report import summary_lines, write_json_atomic
+from .settings import to_dict
+from .stabilize import LandmarkStabilizer, StabilizeSettings
+from .swap import SwapSettings, Swapper
+from .warp import crop_aligned, paste_back
+
+#: every settings class of a live run, in the order their flags appear in --help
+LIVE_SETTINGS = (CaptureSettings, DetectSettings, StabilizeSettings, AlignSettings, SwapSettings,
+                 MaskSettings, ColorSettings, OutputSettings, PipelineSettings)
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    capture: CaptureSettings = CaptureSettings()
+    detect: DetectSettings = DetectSettings()
+    stabilize: StabilizeSettings = StabilizeSettings()
+    align: AlignSettings = AlignSettings()
+    swap: SwapSettings = SwapSettings()
+    mask: MaskSettings = MaskSettings()
+    color: ColorSettings = ColorSettings()
+    output: OutputSettings = OutputSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+
+
+@dataclass
+class LiveRun:
+    input: str
+    model: str | Path | onnx.ModelProto
+    output: str
+    config: LiveConfig = field(default_factory=LiveConfig)
+    report_path: str | Path | None = None
+    on_output: Callable[[Processed], None] | None = None
+
+
+class _Replay:
+    """A source with its first frame already read (to size the sink) put back in front."""
+
+    def __init__(self, source: Source, first: Frame):
+        self._source, self._first = source, first
+        self.fps, self.live = source.fps, source.live
+
+    @property
+    def skipped(self) -> int:
+        return self._source.skipped
+
+    def read(self) -> Frame | None:
+        if self._first is not None:
+            frame, self._first = self._first, None
+            return frame
+        return self._source.read()
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def _warm_up_kernels(size: int) -> None:
+    # Numba compiles (or loads its cache) on first call; do it before the clock starts.
+    frame = np.zeros((size * 2, size * 2, 3), np.uint8)
+    matrix = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    crop = np.zeros((size, size, 3), np.float32)
+    crop_aligned(frame, matrix, size, out=crop)
+    paste_back(frame, crop, np.zeros((size, size), np.float32), matrix)
+
+
+def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
+    """Stream ``run.input`` through the model to ``run.output``; returns (and writes) the report."""
+    cfg = run.config
+    if run.report_path is not None and not Path(run.report_path).parent.is_dir():
+        raise UserError(f"cannot write report {run.report_path}: folder {Path(run.report_path).parent} does not exist")
+    swapper = Swapper(run.model, cfg.swap)
+    card = swapper.card
+    aligner = Aligner(
+        size=swapper.resolution,
+        coverage=cfg.align.coverage if cfg.align.coverage is not None else card.coverage,
+        y_offset=cfg.align.y_offset if cfg.align.y_offset is not None else card.y_offset,
+    )
+    _warm_up_kernels(swapper.resolution)
+    detector = make_detector(cfg.detect)
+    processor = FrameProcessor(detector, LandmarkStabilizer(cfg.stabilize), aligner, swapper,
+                               MaskBuilder(cfg.mask, swapper.resolution), cfg.color, cfg.detect.choose)
+    source = open_source(run.input, cfg.capture)
+    sink = None
+    try:
+        first = source.read()
+        if first is None:
+            raise UserError(f"input {run.input} has no frames: check the file or folder")
+        height, width = first.image.shape[:2]
+        sink = open_sink(run.output, width, height, source.fps, cfg.output)
+        log(f"swapcam: {run.input} ({width}x{height} @ {source.fps:.3g} fps, {'live' if source.live else 'every frame'}) "
+            f"→ {swapper.name} [{swapper.provider}, {swapper.resolution}px, coverage {aligner.coverage}] → {run.output}")
+        pipeline = Pipeline(_Replay(source, first), processor, sink, width, height, cfg.pipeline, run.on_output)
+        stats = pipeline.run()
+    finally:
+        source.close()
+        detector.close()
+        if sink is not None:
+            sink.close()
+    report = stats.report(
+        input=run.input, output=run.output, model=swapper.name, provider=swapper.provider,
+        resolution=swapper.resolution, coverage=aligner.coverage, width=width, height=height,
+        input_fps=round(source.fps, 3), swapcam_version=__version__,
+        settings={name: to_dict(value) for name, value in vars(cfg).items()},
+    )
+    for line in summary_lines(report):
+        log("swapcam: " + line)
+    if run.report_path is not None:
+        write_json_atomic(run.report_path, report)
+    return report

@@ -1,0 +1,133 @@
+"""Output stage: where processed frames go — ``virtualcam``, ``window``, ``file:PATH`` or ``null``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .registry import Registry
+from .settings import Settings, setting
+
+VIRTUALCAM_FIX = {
+    "linux": "install v4l2loopback (sudo apt install v4l2loopback-dkms; "
+             "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=swapcam)",
+    "win32": "install OBS Studio 30+ and start its Virtual Camera once, or install Unity Capture",
+    "darwin": "install OBS Studio 30+ and start its Virtual Camera once (System Settings may ask to allow the extension)",
+}
+
+
+@dataclass(frozen=True)
+class OutputSettings(Settings):
+    section = "output"
+    device: str | None = setting(None, "virtual camera device, e.g. /dev/video10 (default: the first free one)")
+    backend: str | None = setting(None, "pyvirtualcam backend: v4l2loopback, obs or unitycapture (default: auto)")
+    codec: str = setting("mp4v", "FourCC of the video codec for file output")
+
+
+class Sink(Protocol):
+    def write(self, frame: np.ndarray) -> None:
+        """frame: (H, W, 3) uint8 BGR."""
+
+    def close(self) -> None: ...
+
+
+class NullSink:
+    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
+        pass
+
+    def write(self, frame: np.ndarray) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class FileSink:
+    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
+        if not argument:
+            raise UserError("output file: needs a path, e.g. --output file:out.mp4")
+        path = Path(argument)
+        if not path.parent.is_dir():
+            raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+        self.path = path
+        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*settings.codec), fps, (width, height))
+        if not self.writer.isOpened():
+            raise UserError(f"cannot write video {path} with codec {settings.codec}: "
+                            "use a .mp4 or .avi name, or another --codec")
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(frame)
+
+    def close(self) -> None:
+        self.writer.release()
+
+
+class WindowSink:
+    title = "swapcam"
+
+    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
+        try:
+            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
+        except cv2.error:
+            raise UserError("cannot open a window here (no display): use --output file:out.mp4 or virtualcam") from None
+        self.closed_by_user = False
+
+    def write(self, frame: np.ndarray) -> None:
+        cv2.imshow(self.title, frame)
+        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+            self.closed_by_user = True
+
+    def close(self) -> None:
+        cv2.destroyWindow(self.title)
+
+
+class VirtualCameraSink:
+    """pyvirtualcam with BGR frames handed over as they are (the backend converts once)."""
+
+    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings,
+                 camera_class: Callable | None = None):
+        if camera_class is None:
+            import pyvirtualcam
+
+            camera_class = pyvirtualcam.Camera
+        from pyvirtualcam import PixelFormat
+
+        try:
+            self.camera = camera_class(width=width, height=height, fps=fps, fmt=PixelFormat.BGR,
+                                       device=settings.device, backend=settings.backend)
+        except (RuntimeError, ValueError) as err:
+            fix = VIRTUALCAM_FIX.get(sys.platform, VIRTUALCAM_FIX["linux"])
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else "no backend"
+            raise UserError(f"no virtual camera available ({reason}): {fix}") from None
+
+    @property
+    def device(self) -> str:
+        return self.camera.device
+
+    def write(self, frame: np.ndarray) -> None:
+        self.camera.send(frame)
+
+    def close(self) -> None:
+        self.camera.close()
+
+
+SinkFactory = Callable[[str, int, int, float, OutputSettings], Sink]
+SINKS: Registry[SinkFactory] = Registry("output kind")
+SINKS.register("null")(NullSink)
+SINKS.register("file")(FileSink)
+SINKS.register("window")(WindowSink)
+SINKS.register("virtualcam")(VirtualCameraSink)
+
+
+def open_sink(spec: str, width: int, height: int, fps: float, settings: OutputSettings) -> Sink:
+    """Open ``KIND[:ARGUMENT]`` for frames of width × height at fps."""
+    kind, _, argument = spec.partition(":")
+    if kind not in SINKS:
+        raise UserError(f"output {spec!r} is not valid: use virtualcam, window, file:PATH or null")
+    return SINKS.get(kind)(argument, width, height, fps, settings)

@@ -1,0 +1,283 @@
+"""The live loop: capture thread → processing thread → output (calling thread), joined by bounded
+queues that keep the newest frames.
+
+Low latency first: when processing falls behind a live source, the oldest queued frame is dropped
+(counted), so the output never trails the camera by more than the queue depth; no frame is
+processed twice. With ``every`` pacing the queues block instead and every frame is processed.
+
+Faults never stop the stream: no face, a malformed frame, a NaN/Inf model output or an unexpected
+error in a stage make the original frame pass through, and the reason is counted in the report.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .align import Aligner, compose, transform_points
+from .capture import Frame, Source
+from .color import COLOR_TRANSFERS
+from .detect import Detector, choose_faces
+from .mask import MaskBuilder
+from .output import Sink
+from .report import RunStats
+from .settings import Settings, setting
+from .stabilize import LandmarkStabilizer
+from .swap import Swapper
+from .warp import crop_aligned, paste_back
+
+
+@dataclass(frozen=True)
+class ColorSettings(Settings):
+    section = "color"
+    mode: str = setting("rct", "colour transfer toward the camera face", choices=tuple(COLOR_TRANSFERS.names()),
+                        flag="color")
+
+
+@dataclass(frozen=True)
+class PipelineSettings(Settings):
+    section = "pipeline"
+    queue_depth: int = setting(1, "frames waiting between stages (1 = lowest latency)", low=1, high=2)
+    max_frames: int = setting(0, "stop after this many output frames (0 = until the input ends)", low=0)
+    seconds: float = setting(0.0, "stop after this many seconds (0 = no limit)", low=0.0)
+
+
+class FrameFault(Exception):
+    """A problem with one frame: the frame passes through and ``kind`` is counted."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass
+class Processed:
+    frame: Frame
+    image: np.ndarray                      # (H, W, 3) uint8 BGR, what goes to the sink
+    faces_swapped: int = 0
+    fault: str | None = None               # why the original passed through (None = swapped or no face)
+    stages_ms: dict[str, float] = field(default_factory=dict)
+
+
+class StageClock:
+    """Per-frame stage timer: ``with clock("swap"): …`` adds the elapsed ms to the stage."""
+
+    def __init__(self):
+        self.ms: dict[str, float] = {}
+        self._stage = ""
+        self._start = 0.0
+
+    def __call__(self, stage: str) -> StageClock:
+        self._stage = stage
+        return self
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc) -> None:
+        self.ms[self._stage] = self.ms.get(self._stage, 0.0) + (time.perf_counter() - self._start) * 1e3
+
+
+def conform(image: object, width: int, height: int) -> np.ndarray:
+    """Any decodable frame-like array → (height, width, 3) uint8 BGR; raises FrameFault if hopeless."""
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+        raise FrameFault("bad_frame")
+    if image.dtype != np.uint8:
+        image = np.clip(np.nan_to_num(image), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    elif image.shape[2] != 3:
+        raise FrameFault("bad_frame")
+    if image.shape[:2] != (height, width):
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(image)
+
+
+class FrameProcessor:
+    """detect → stabilize → align → swap → mask → colour → blend for one frame at a time."""
+
+    def __init__(self, detector: Detector, stabilizer: LandmarkStabilizer, aligner: Aligner, swapper: Swapper,
+                 masker: MaskBuilder, color: ColorSettings, choose: str):
+        self.detector = detector
+        self.stabilizer = stabilizer
+        self.aligner = aligner
+        self.swapper = swapper
+        self.masker = masker
+        self.transfer = COLOR_TRANSFERS.get(color.mode)
+        self.choose = choose
+        self.paste_adjustment = masker.paste_adjustment()
+
+    def __call__(self, frame: Frame, width: int, height: int) -> Processed:
+        clock = StageClock()
+        try:
+            image = frame.image
+            if not (isinstance(image, np.ndarray) and image.shape == (height, width, 3) and image.dtype == np.uint8):
+                raise FrameFault("bad_frame")
+            faces_swapped = self._swap_faces(image, frame.timestamp, clock)
+            return Processed(frame, image, faces_swapped, None, clock.ms)
+        except FrameFault as fault:
+            return self._pass_through(frame, fault.kind, clock, width, height)
+        except Exception as err:  # a stage bug must not stop the stream; the report names it
+            return self._pass_through(frame, f"error:{type(err).__name__}", clock, width, height)
+
+    def _pass_through(self, frame: Frame, kind: str, clock: StageClock, width: int, height: int) -> Processed:
+        try:
+            image = conform(frame.image, width, height)
+        except FrameFault:
+            image = np.zeros((height, width, 3), np.uint8)
+        return Processed(frame, image, 0, kind, clock.ms)
+
+    def _swap_faces(self, image: np.ndarray, timestamp: float, clock: StageClock) -> int:
+        with clock("detect"):
+            faces = choose_faces(self.detector(image), image.shape[:2], self.choose)
+        if not faces:
+            return 0
+        with clock("stabilize"):
+            faces = self.stabilizer(faces, timestamp)
+        size = self.swapper.resolution
+        pastes = []
+        for landmarks in faces:
+            with clock("align"):
+                matrix = self.aligner.matrix(landmarks)
+                crop = self.swapper.input_buffer
+                crop_aligned(image, matrix, size, out=crop)
+            with clock("swap"):
+                face_mask, celeb, celeb_mask = self.swapper()
+                if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
+                    raise FrameFault("nan_output")
+            with clock("mask"):
+                alpha = self.masker(face_mask, celeb_mask, transform_points(matrix, landmarks))
+            with clock("color"):
+                face = self.transfer(celeb, crop, alpha)
+            if self.paste_adjustment is not None:
+                matrix = compose(self.paste_adjustment, matrix)
+            pastes.append((face, alpha, matrix))
+        # paste only once every face succeeded, so a fault leaves the original frame untouched
+        with clock("blend"):
+            for face, alpha, matrix in pastes:
+                paste_back(image, face, alpha, matrix)
+        return len(pastes)
+
+
+class FrameQueue:
+    """Bounded FIFO between two threads. ``drop_oldest``: a full put discards the oldest item
+    (counted in ``dropped``); otherwise a full put waits. ``close`` wakes every waiter."""
+
+    def __init__(self, depth: int, drop_oldest: bool):
+        self._items: collections.deque = collections.deque()
+        self._depth = depth
+        self._drop_oldest = drop_oldest
+        self._cond = threading.Condition()
+        self.closed = False
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            while len(self._items) >= self._depth and not self.closed:
+                if self._drop_oldest:
+                    self._items.popleft()
+                    self.dropped += 1
+                else:
+                    self._cond.wait()
+            if self.closed:
+                return
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def get(self):
+        """The oldest item, or None once the queue is closed and empty."""
+        with self._cond:
+            while not self._items and not self.closed:
+                self._cond.wait()
+            item = self._items.popleft() if self._items else None
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+class Pipeline:
+    """Runs source → processor → sink until the input ends, a limit is reached or Ctrl-C."""
+
+    def __init__(self, source: Source, process: Callable[[Frame, int, int], Processed], sink: Sink,
+                 width: int, height: int, settings: PipelineSettings = PipelineSettings(),
+                 on_output: Callable[[Processed], None] | None = None):
+        self.source = source
+        self.process = process
+        self.sink = sink
+        self.width, self.height = width, height
+        self.settings = settings
+        self.on_output = on_output
+        live = source.live
+        self.captured = FrameQueue(settings.queue_depth, drop_oldest=live)
+        self.processed = FrameQueue(settings.queue_depth, drop_oldest=live)
+        self.stop = threading.Event()
+        self.stats = RunStats()
+        self._errors: list[BaseException] = []
+
+    def _capture_loop(self) -> None:
+        try:
+            while not self.stop.is_set():
+                frame = self.source.read()
+                if frame is None:
+                    break
+                self.stats.captured(frame.timestamp)
+                self.captured.put(frame)
+        except BaseException as err:  # surfaced in run(); the stream ends as if the input ended
+            self._errors.append(err)
+        finally:
+            self.captured.close()
+
+    def _process_loop(self) -> None:
+        try:
+            while (frame := self.captured.get()) is not None:
+                self.processed.put(self.process(frame, self.width, self.height))
+        except BaseException as err:
+            self._errors.append(err)
+        finally:
+            self.processed.close()
+
+    def run(self) -> RunStats:
+        threads = [threading.Thread(target=self._capture_loop, name="capture", daemon=True),
+                   threading.Thread(target=self._process_loop, name="process", daemon=True)]
+        for thread in threads:
+            thread.start()
+        started = time.perf_counter()
+        try:
+            while (result := self.processed.get()) is not None:
+                self.sink.write(result.image)
+                self.stats.output(result, time.perf_counter())
+                if self.on_output is not None:
+                    self.on_output(result)
+                if self._limit_reached(started) or getattr(self.sink, "closed_by_user", False):
+                    break
+        except KeyboardInterrupt:
+            print("swapcam: stopping (Ctrl-C)", file=sys.stderr)
+        finally:
+            self.stop.set()
+            self.captured.close()
+            self.processed.close()
+            for thread in threads:
+                thread.join(timeout=5)
+            self.stats.dropped = (self.source.skipped + self.captured.dropped + self.processed.dropped)
+        if self._errors:
+            raise self._errors[0]
+        return self.stats
+
+    def _limit_reached(self, started: float) -> bool:
+        s = self.settings
+        if s.max_frames and self.stats.frames >= s.max_frames:
+            return True
+        return bool(s.seconds) and time.perf_counter() - started >= s.seconds

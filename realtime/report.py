@@ -1,0 +1,126 @@
+"""Run statistics: counts, latency and per-stage timing, and the JSON report written by ``--report``.
+
+Report fields: ``frames`` (output frames) = ``frames_swapped`` + ``frames_passed_through``;
+``frames_dropped`` (captured or due but never processed, because processing was behind);
+``faults`` {kind: count} (no_face, bad_frame, nan_output, error:…); ``fps`` (output frames per
+second, sustained); ``capture_fps`` (the rate frames really arrived at); ``latency_ms``
+{p50, p95, p99} from capture timestamp to the output written; ``stages_ms`` {stage: {p50, p95}}.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .pipeline import Processed
+
+# Enough for an hour at 30 fps; older samples fall off so a day-long stream keeps bounded memory.
+MAX_SAMPLES = 108_000
+
+
+def percentiles(values, points=(50, 95, 99)) -> dict[str, float]:
+    """{"p50": …, "p95": …} rounded to 0.01 ms; zeros when there are no values."""
+    data = np.asarray(values, np.float64)
+    if data.size == 0:
+        return {f"p{p}": 0.0 for p in points}
+    return {f"p{p}": round(float(np.percentile(data, p)), 2) for p in points}
+
+
+def _rate(first: float | None, last: float | None, count: int) -> float:
+    if first is None or last is None or count < 2 or last <= first:
+        return 0.0
+    return (count - 1) / (last - first)
+
+
+class RunStats:
+    def __init__(self):
+        self.frames = 0
+        self.frames_swapped = 0
+        self.faces_swapped = 0
+        self.frames_captured = 0
+        self.dropped = 0
+        self.faults: collections.Counter[str] = collections.Counter()
+        self.latency_ms: collections.deque[float] = collections.deque(maxlen=MAX_SAMPLES)
+        self.stages_ms: dict[str, collections.deque[float]] = {}
+        self._capture_first: float | None = None
+        self._capture_last: float | None = None
+        self._output_first: float | None = None
+        self._output_last: float | None = None
+
+    def captured(self, timestamp: float) -> None:
+        self.frames_captured += 1
+        if self._capture_first is None:
+            self._capture_first = timestamp
+        self._capture_last = timestamp
+
+    def output(self, result: Processed, written_at: float) -> None:
+        self.frames += 1
+        if result.faces_swapped:
+            self.frames_swapped += 1
+            self.faces_swapped += result.faces_swapped
+        else:
+            self.faults[result.fault or "no_face"] += 1
+        self.latency_ms.append((written_at - result.frame.timestamp) * 1e3)
+        for stage, ms in result.stages_ms.items():
+            self.stages_ms.setdefault(stage, collections.deque(maxlen=MAX_SAMPLES)).append(ms)
+        if self._output_first is None:
+            self._output_first = written_at
+        self._output_last = written_at
+
+    @property
+    def frames_passed_through(self) -> int:
+        return self.frames - self.frames_swapped
+
+    def report(self, **context: Any) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "frames_swapped": self.frames_swapped,
+            "frames_passed_through": self.frames_passed_through,
+            "frames_dropped": self.dropped,
+            "frames_captured": self.frames_captured,
+            "faces_swapped": self.faces_swapped,
+            "faults": dict(sorted(self.faults.items())),
+            "fps": round(_rate(self._output_first, self._output_last, self.frames), 2),
+            "capture_fps": round(_rate(self._capture_first, self._capture_last, self.frames_captured), 2),
+            "latency_ms": percentiles(self.latency_ms),
+            "stages_ms": {stage: percentiles(v, (50, 95)) for stage, v in self.stages_ms.items()},
+            **context,
+        }
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """A short human-readable summary of a report."""
+    lat = report["latency_ms"]
+    lines = [
+        f"frames {report['frames']}  swapped {report['frames_swapped']}  passed through "
+        f"{report['frames_passed_through']}  dropped {report['frames_dropped']}",
+        f"fps {report['fps']:.1f} (input {report['capture_fps']:.1f})  latency p50 {lat['p50']:.1f} ms  "
+        f"p95 {lat['p95']:.1f} ms  p99 {lat['p99']:.1f} ms",
+    ]
+    if report["faults"]:
+        lines.append("passed through: " + ", ".join(f"{k} {v}" for k, v in report["faults"].items()))
+    if report["stages_ms"]:
+        lines.append("stage ms (p50/p95): " + "  ".join(
+            f"{stage} {v['p50']:.1f}/{v['p95']:.1f}" for stage, v in report["stages_ms"].items()))
+    return lines
+
+
+def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename, so no half file is left."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

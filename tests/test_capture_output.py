@@ -1,0 +1,147 @@
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from swapcam.realtime.capture import CaptureSettings, Pacer, open_source
+from swapcam.realtime.errors import UserError
+from swapcam.realtime.output import OutputSettings, VirtualCameraSink, open_sink
+from swapcam.realtime.pipeline import FrameQueue
+
+
+def write_clip(path, n=20, size=(96, 64), fps=30.0):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    for i in range(n):
+        writer.write(np.full((size[1], size[0], 3), i * 10, np.uint8))
+    writer.release()
+
+
+def test_file_every_mode_reads_every_frame(tmp_path):
+    clip = tmp_path / "c.mp4"
+    write_clip(clip)
+    source = open_source(f"file:{clip}", CaptureSettings())
+    frames = []
+    while (f := source.read()) is not None:
+        frames.append(f)
+    assert [f.index for f in frames] == list(range(20)) and not source.live
+    assert abs(int(frames[7].image.mean()) - 70) <= 3
+
+
+def test_file_live_mode_skips_frames_when_the_reader_is_late(tmp_path):
+    clip = tmp_path / "c.mp4"
+    write_clip(clip, n=30, fps=100.0)
+    source = open_source(f"file:{clip}", CaptureSettings(pace="live"))
+    first = source.read()
+    time.sleep(0.1)  # ten frame periods late
+    second = source.read()
+    assert first.index == 0 and second.index >= 8 and source.skipped == second.index - 1
+
+
+def test_pacer_reports_the_newest_due_frame():
+    pacer = Pacer(1000.0)
+    assert pacer.wait_for(0) == 0
+    time.sleep(0.02)
+    assert pacer.wait_for(1) >= 15
+
+
+def test_image_folder_skips_corrupt_images(tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((8, 8, 3), i, np.uint8))
+    (tmp_path / "1b.png").write_bytes(b"not a png")
+    source = open_source(f"images:{tmp_path}", CaptureSettings())
+    values = []
+    while (f := source.read()) is not None:
+        values.append(int(f.image[0, 0, 0]))
+    assert values == [0, 1, 2] and source.unreadable == 1
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("webcam", "is not valid"), ("file:/nope.mp4", "does not exist"), ("images:/nope", "does not exist"),
+    ("camera:x", "not a camera index"), ("camera:9", "no camera at index 9"), ("file:", "needs a path"),
+])
+def test_bad_inputs_are_user_errors(spec, message):
+    with pytest.raises(UserError, match=message):
+        open_source(spec, CaptureSettings())
+
+
+def test_unreadable_video_file(tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(UserError, match="cannot read video"):
+        open_source(f"file:{bad}", CaptureSettings())
+
+
+def test_file_sink_writes_a_readable_video(tmp_path):
+    out = tmp_path / "o.mp4"
+    sink = open_sink(f"file:{out}", 64, 48, 25.0, OutputSettings())
+    for i in range(10):
+        sink.write(np.full((48, 64, 3), 100, np.uint8))
+    sink.close()
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
+    with pytest.raises(UserError, match="does not exist"):
+        open_sink(f"file:{tmp_path}/no/o.mp4", 64, 48, 25.0, OutputSettings())
+    with pytest.raises(UserError, match="is not valid"):
+        open_sink("zoom", 64, 48, 25.0, OutputSettings())
+
+
+class FakeCamera:
+    """Stands in for pyvirtualcam.Camera: records the frames and format it was given."""
+
+    def __init__(self, width, height, fps, fmt, device, backend):
+        self.args = (width, height, fps, fmt, device, backend)
+        self.device = device or "/dev/video9"
+        self.frames = []
+
+    def send(self, frame):
+        self.frames.append(frame)
+
+    def close(self):
+        self.closed = True
+
+
+def test_virtual_camera_gets_bgr_frames_unconverted():
+    from pyvirtualcam import PixelFormat
+
+    sink = VirtualCameraSink("", 64, 48, 30.0, OutputSettings(device="/dev/video7"), camera_class=FakeCamera)
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[..., 0] = 255  # blue in BGR
+    sink.write(frame)
+    assert sink.camera.args[3] == PixelFormat.BGR and sink.device == "/dev/video7"
+    assert sink.camera.frames[0] is frame
+
+
+def test_missing_virtual_camera_backend_gives_the_per_os_fix():
+    def no_backend(**kwargs):
+        raise RuntimeError("'v4l2loopback' backend: v4l2loopback device not found")
+
+    with pytest.raises(UserError, match="no virtual camera available.*(v4l2loopback|OBS)"):
+        VirtualCameraSink("", 64, 48, 30.0, OutputSettings(), camera_class=no_backend)
+
+
+def test_real_virtual_camera_when_a_loopback_device_exists():
+    import glob
+
+    if not any("v4l2loopback" in open(p).read() for p in glob.glob("/sys/class/video4linux/*/name")):
+        pytest.skip("no v4l2loopback device on this machine")
+    sink = open_sink("virtualcam", 64, 48, 30.0, OutputSettings())
+    sink.write(np.zeros((48, 64, 3), np.uint8))
+    sink.close()
+
+
+def test_queue_drops_oldest_when_live_and_blocks_when_not():
+    live = FrameQueue(1, drop_oldest=True)
+    for i in range(5):
+        live.put(i)
+    assert live.get() == 4 and live.dropped == 4
+    every = FrameQueue(2, drop_oldest=False)
+    every.put(1)
+    every.put(2)
+    import threading
+
+    threading.Timer(0.05, every.get).start()
+    every.put(3)  # blocks until the timer takes one
+    assert every.dropped == 0 and [every.get(), every.get()] == [2, 3]
+    every.close()
+    assert every.get() is None
