@@ -39,17 +39,26 @@ class CaptureSettings(Settings):
 
 @dataclass
 class Frame:
-    """A captured frame: (H, W, 3) uint8 BGR image, its index in the source and capture time."""
+    """A captured frame: (H, W, 3) uint8 BGR image and its index in the source.
+
+    ``timestamp`` is the wall-clock capture time (perf_counter seconds), which latency is measured
+    from. ``media_time`` is the frame's time in the input's own timeline (index / fps for files,
+    folders and synthetic input; the capture time for cameras): smoothing must use it, because in
+    every-frame mode frames are read milliseconds apart although they are 1/fps apart in the video.
+    """
 
     index: int
     image: np.ndarray
     timestamp: float
+    media_time: float
 
 
 class Source(Protocol):
     fps: float
     live: bool
+    length: int | None  # frames in the input; None for endless inputs (camera, synthetic)
     skipped: int        # frames the source itself dropped because the consumer was late
+    unreadable: int     # frames or images that could not be decoded and were skipped
 
     def read(self) -> Frame | None:
         """The next frame; None at the end of the input."""
@@ -79,6 +88,8 @@ class Pacer:
 
 class CameraSource:
     live = True
+    length = None
+    unreadable = 0
 
     def __init__(self, argument: str, settings: CaptureSettings):
         if not argument.isdigit():
@@ -102,7 +113,8 @@ class CameraSource:
         ok, image = self.capture.read()
         if not ok:
             return None
-        frame = Frame(self._next, image, time.perf_counter())
+        now = time.perf_counter()
+        frame = Frame(self._next, image, now, now)
         self._next += 1
         return frame
 
@@ -111,6 +123,8 @@ class CameraSource:
 
 
 class FileSource:
+    unreadable = 0
+
     def __init__(self, argument: str, settings: CaptureSettings):
         path = Path(argument)
         if not path.is_file():
@@ -123,6 +137,7 @@ class FileSource:
                             "(convert it to H.264 mp4)")
         self._pending: np.ndarray | None = first
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.length = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
         self.live = settings.pace == "live"
         self.loop = settings.loop
         self.pacer = Pacer(self.fps)
@@ -151,7 +166,7 @@ class FileSource:
         image = self._decode()
         if image is None:
             return None
-        frame = Frame(self._next, image, time.perf_counter())
+        frame = Frame(self._next, image, time.perf_counter(), self._next / self.fps)
         self._next += 1
         return frame
 
@@ -168,6 +183,7 @@ class ImageFolderSource:
         if not self.paths:
             raise UserError(f"image folder {folder} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         self.fps = settings.fps
+        self.length = None if settings.loop else len(self.paths)
         self.live = settings.pace == "live"
         self.loop = settings.loop
         self.pacer = Pacer(self.fps)
@@ -189,7 +205,7 @@ class ImageFolderSource:
                 break
             self.unreadable += 1  # a corrupt image is skipped, never fatal
             self._next += 1
-        frame = Frame(self._next, image, time.perf_counter())
+        frame = Frame(self._next, image, time.perf_counter(), self._next / self.fps)
         self._next += 1
         return frame
 
@@ -198,6 +214,9 @@ class ImageFolderSource:
 
 
 class SyntheticSource:
+    length = None
+    unreadable = 0
+
     def __init__(self, argument: str, settings: CaptureSettings):
         from .synthetic import SyntheticSettings, SyntheticVideo
 
@@ -214,7 +233,7 @@ class SyntheticSource:
             self.skipped += due - self._next
             self._next = due
         synthetic = self.video.frame(self._next)
-        frame = Frame(self._next, synthetic.image, time.perf_counter())
+        frame = Frame(self._next, synthetic.image, time.perf_counter(), self._next / self.fps)
         self._next += 1
         return frame
 

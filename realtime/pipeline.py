@@ -122,7 +122,7 @@ class FrameProcessor:
             image = frame.image
             if not (isinstance(image, np.ndarray) and image.shape == (height, width, 3) and image.dtype == np.uint8):
                 raise FrameFault("bad_frame")
-            faces_swapped = self._swap_faces(image, frame.timestamp, clock)
+            faces_swapped = self._swap_faces(image, frame.media_time, clock)
             return Processed(frame, image, faces_swapped, None, clock.ms)
         except FrameFault as fault:
             return self._pass_through(frame, fault.kind, clock, width, height)
@@ -136,13 +136,13 @@ class FrameProcessor:
             image = np.zeros((height, width, 3), np.uint8)
         return Processed(frame, image, 0, kind, clock.ms)
 
-    def _swap_faces(self, image: np.ndarray, timestamp: float, clock: StageClock) -> int:
+    def _swap_faces(self, image: np.ndarray, media_time: float, clock: StageClock) -> int:
         with clock("detect"):
             faces = choose_faces(self.detector(image), image.shape[:2], self.choose)
         if not faces:
             return 0
         with clock("stabilize"):
-            faces = self.stabilizer(faces, timestamp)
+            faces = self.stabilizer(faces, media_time)
         size = self.swapper.resolution
         pastes = []
         for landmarks in faces:
