@@ -11,9 +11,10 @@ only the newest; an ``every`` source delivers each frame as fast as it is consum
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np

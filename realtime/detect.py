@@ -7,8 +7,9 @@ when tracking is lost, which is what makes it cheap on a video stream).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -74,13 +75,14 @@ class Detector(Protocol):
 
 
 class MediapipeDetector:
-    """mediapipe FaceMesh (legacy solution API) in video/tracking mode."""
+    """mediapipe FaceMesh (legacy solution API): tracking mode for video, ``static`` for unrelated
+    photos (every image gets the full detector)."""
 
-    def __init__(self, settings: DetectSettings):
+    def __init__(self, settings: DetectSettings, static: bool = False):
         import mediapipe as mp
 
         self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=False,
+            static_image_mode=static,
             max_num_faces=settings.max_faces,
             refine_landmarks=False,
             min_detection_confidence=settings.min_confidence,

@@ -1,0 +1,185 @@
+"""Subcommands of the training package, registered under ``swapcam.commands``. Imports of torch
+happen inside ``run`` so that ``swapcam --help`` and ``swapcam live`` never pay for them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from swapcam.realtime.color import COLOR_TRANSFERS
+from swapcam.realtime.errors import UserError
+from swapcam.realtime.settings import Settings, add_arguments, from_sources, load_config, setting
+
+
+class ExtractCommand:
+    help = "detect and align faces from videos, photos, a camera or the synthetic generator into a faceset"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .extract import ExtractSettings
+
+        parser.add_argument("--input", action="append", required=True, metavar="INPUT",
+                            help="file:PATH | images:DIR | camera:N | synthetic[:…]; repeat for several inputs")
+        parser.add_argument("--out", required=True, metavar="DIR", help="faceset folder (created, or added to)")
+        parser.add_argument("--config", metavar="PATH.toml", help="settings file with an [extract] section")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        add_arguments(parser, ExtractSettings)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .extract import ExtractSettings, extract
+
+        settings = from_sources(ExtractSettings, args, load_config(args.config))
+        summary = extract(args.input, args.out, settings, progress=not args.no_progress)
+        for line in summary.lines():
+            print(f"swapcam extract: {line}", file=sys.stderr)
+        if summary.faces_saved == 0:
+            raise UserError(f"no faces were saved to {args.out}: check the inputs and --min-face")
+        return 0
+
+
+# The training settings live here rather than in train.py: every swapcam invocation builds every
+# subcommand's parser, and train.py imports torch.
+@dataclass(frozen=True)
+class ModelSettings(Settings):
+    """Which model to train: a preset, optionally with some of its dims overridden (None = the preset's)."""
+
+    section = "model"
+    preset: str | None = setting(None, "model preset: live (CPU real time, 128 px DF), quality (GPU, 224 px LIAE), "
+                                 "tiny (tests and demos, 64 px); default live, or the checkpoint's when resuming")
+    arch: str | None = setting(None, "override the preset's architecture: df or liae")
+    resolution: int | None = setting(None, "override the face resolution (multiple of 16)", low=32, high=1024)
+    encoder_dims: int | None = setting(None, "override the first encoder stage's channels", low=1, high=1024)
+    inter_dims: int | None = setting(None, "override the bottleneck width", low=1, high=4096)
+    decoder_dims: int | None = setting(None, "override the last decoder stage's channels", low=1, high=1024)
+    mask_dims: int | None = setting(None, "override the mask decoder's last stage channels", low=1, high=1024)
+
+
+@dataclass(frozen=True)
+class TrainSettings(Settings):
+    section = "train"
+    iterations: int = setting(0, "stop at this iteration count (counted over resumes; 0 = no limit)", low=0)
+    minutes: float = setting(0.0, "stop after this many minutes of this session (0 = no limit)", low=0.0)
+    batch_size: int = setting(8, "faces per identity per step (per process under torchrun)", low=1, high=1024)
+    lr: float = setting(2e-4, "peak learning rate (AdamW)", low=1e-7, high=1e-1)
+    weight_decay: float = setting(0.01, "AdamW weight decay", low=0.0, high=1.0)
+    warmup: int = setting(200, "iterations of linear learning-rate warmup", low=0)
+    decay_iterations: int = setting(100_000, "iterations of cosine decay after the warmup; the rate then stays at "
+                                    "--lr-floor × --lr", low=1)
+    lr_floor: float = setting(0.1, "final learning rate as a fraction of --lr", low=0.0, high=1.0)
+    clip_grad: float = setting(1.0, "clip the gradient norm to this (0 = no clipping)", low=0.0)
+    pixel_loss: str = setting("mse", "pixel loss next to DSSIM", choices=("mse", "l1"))
+    masked: bool = setting(True, "learn only the face inside the (softened) faceset mask, not the background")
+    eyes_mouth: bool = setting(False, "extra weight on the eyes and mouth (sharper gaze and teeth)")
+    gan_power: float = setting(0.0, "weight of the patch-GAN term (0 = off; 0.1 is a usual start once faces "
+                               "are sharp)", low=0.0, high=10.0)
+    gan_dims: int = setting(16, "patch discriminator width", low=4, high=512)
+    random_warp: bool = setting(True, "randomly warp the input faces (turn off late in training to sharpen)")
+    flip_source: bool = setting(False, "randomly mirror source faces (off: keeps asymmetric features)")
+    flip_target: bool = setting(True, "randomly mirror target faces")
+    color_jitter: float = setting(0.1, "brightness/contrast/saturation jitter strength", low=0.0, high=0.5)
+    ct: str = setting("rct", "recolour source faces toward target faces", choices=tuple(COLOR_TRANSFERS.names()))
+    uniform_yaw: bool = setting(False, "sample head yaw uniformly (helps when profiles are rare)")
+    seed: int = setting(0, "random seed (weights, faces and augmentation)", low=0)
+    workers: int = setting(2, "data loading processes (0 = in the training process)", low=0, high=64)
+    threads: int = setting(0, "CPU threads for training (0 = all cores, shared among local processes)", low=0)
+    device: str = setting("auto", "training device", choices=("auto", "cpu", "cuda"))
+    precision: str = setting("auto", "auto: bf16 (or fp16) autocast on CUDA, fp32 on CPU",
+                             choices=("auto", "fp32", "bf16", "fp16"))
+    checkpoint_every: int = setting(500, "save a checkpoint every N iterations", low=1)
+    preview_every: int = setting(200, "write a preview grid every N iterations", low=1)
+
+
+class TrainCommand:
+    help = "train a face-swap model from a source faceset (the face to wear) and target facesets (people on camera)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--source", required=True, metavar="FACESET", help="faceset of the face to wear")
+        parser.add_argument("--target", action="append", required=True, metavar="FACESET",
+                            help="faceset of a person on camera; repeat for several")
+        parser.add_argument("--out", required=True, metavar="RUN_DIR",
+                            help="run folder: checkpoint.pt, losses.csv, previews/")
+        parser.add_argument("--resume", nargs="?", const="", metavar="CHECKPOINT",
+                            help="continue from RUN_DIR/checkpoint.pt, or from the checkpoint given")
+        parser.add_argument("--source-name", help="name of the source identity for the model card "
+                                                  "(default: the source faceset's folder name)")
+        parser.add_argument("--target-name", action="append", metavar="NAME",
+                            help="names of the target identities, one per --target (default: folder names)")
+        parser.add_argument("--config", metavar="PATH.toml", help="settings file with [model] and [train] sections")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        add_arguments(parser, ModelSettings)
+        add_arguments(parser, TrainSettings)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from .train import CHECKPOINT_NAME, TrainRun, train
+
+        config = load_config(args.config)
+        out = Path(args.out)
+        resume = None if args.resume is None else Path(args.resume) if args.resume else out / CHECKPOINT_NAME
+        run = TrainRun(source=Path(args.source), targets=[Path(t) for t in args.target], out=out, resume=resume,
+                       source_name=args.source_name, target_names=args.target_name,
+                       progress=not args.no_progress)
+        result = train(run, from_sources(ModelSettings, args, config), from_sources(TrainSettings, args, config))
+        if result.rank == 0:
+            print(f"swapcam train: {result.iterations} iterations, {result.reason}; checkpoint {result.checkpoint}",
+                  file=sys.stderr)
+        return 0
+
+
+class ExportCommand:
+    help = "export a trained model's swap path to an ONNX file (with its model card) that swapcam live runs"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a training run folder or checkpoint.pt")
+        parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="file to write (atomically)")
+        parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "int8"),
+                            help="fp32 (default); fp16 for GPU providers; int8 for fast CPUs (needs --faceset)")
+        parser.add_argument("--identity", help="identity the model renders (default: the source, the first of the card)")
+        parser.add_argument("--faceset", metavar="DIR", help="source faceset: parity faces, int8 calibration and PSNR")
+        parser.add_argument("--target-faceset", metavar="DIR", help="camera-side faceset for parity and calibration")
+        parser.add_argument("--preset", help="refuse a checkpoint of any other preset")
+        parser.add_argument("--consent", default="", help="consent statement stored in the model card")
+        parser.add_argument("--force", action="store_true", help="write an int8 model even if it loses over 1 dB PSNR")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import dataclasses
+        import datetime
+        from pathlib import Path
+
+        import onnx
+
+        from swapcam.realtime import __version__
+
+        from .models import build_swap_module
+        from .onnx_export import export_fp32_proto, export_swap_model, faces_from_faceset, ms_per_face
+        from .train import CHECKPOINT_NAME, load_model
+
+        path = Path(args.checkpoint)
+        model, card = load_model(path / CHECKPOINT_NAME if path.is_dir() else path)
+        if args.preset and card.preset != args.preset:
+            raise UserError(f"checkpoint {path} is a {card.preset!r} model, not {args.preset!r}: "
+                            "export the matching run or drop --preset")
+        identity = args.identity or card.identities[0]
+        if identity not in card.identities:
+            raise UserError(f"identity {identity!r} is not in this model: choose one of {', '.join(card.identities)}")
+        side = "source" if identity == card.identities[0] else "target"
+        card = dataclasses.replace(
+            card, precision=args.precision, consent=args.consent, version=__version__,
+            created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            identities=(identity, *(name for name in card.identities if name != identity)))
+        resolution = card.resolution
+        source = faces_from_faceset(args.faceset, resolution) if args.faceset else None
+        target = faces_from_faceset(args.target_faceset, resolution) if args.target_faceset else None
+        swap_module = build_swap_module(model, side)
+        result = export_swap_model(swap_module, card, args.out, args.precision, source, target, args.force)
+        if result.parity_max_abs is not None:
+            print(f"swapcam export: parity max |onnxruntime - PyTorch| = {result.parity_max_abs:.2e}", file=sys.stderr)
+        if result.psnr_db is not None:
+            print(f"swapcam export: source reconstruction PSNR fp32 {result.psnr_fp32_db:.2f} dB, int8 "
+                  f"{result.psnr_db:.2f} dB (drop {result.psnr_fp32_db - result.psnr_db:.2f} dB)", file=sys.stderr)
+        written = ms_per_face(onnx.load(str(args.out)), resolution)
+        fp32 = ms_per_face(export_fp32_proto(swap_module, resolution), resolution)
+        print(f"swapcam export: wrote {args.out} ({args.precision}, {identity}); CPU 2 threads: {written:.2f} ms/face, "
+              f"fp32 {fp32:.2f} ms/face, ratio {written / fp32:.2f}", file=sys.stderr)
+        return 0
