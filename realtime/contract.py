@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .errors import UserError
 
@@ -122,11 +123,11 @@ def check_io(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> Mod
     names = tuple(t.name for t in outputs)
     if names != OUTPUTS:
         raise ContractError(f"model outputs are {list(names)}, expected exactly {list(OUTPUTS)} in that order")
-    for out, channels in zip(outputs, OUTPUT_CHANNELS):
+    for out, channels in zip(outputs, OUTPUT_CHANNELS, strict=True):
         if out.type != FLOAT_TYPE:
             raise ContractError(f"output '{out.name}' is {out.type}, expected float32")
         expected = [None, height, width, channels]
         shape = list(out.shape)
-        if len(shape) != 4 or any(isinstance(got, int) and want is not None and got != want for got, want in zip(shape, expected)):
+        if len(shape) != 4 or any(isinstance(got, int) and want is not None and got != want for got, want in zip(shape, expected, strict=True)):
             raise ContractError(f"output '{out.name}' has shape {shape}, expected [N,{height},{width},{channels}]")
     return ModelIO(resolution=height, has_morph=INPUT_MORPH in by_name)

@@ -7,15 +7,16 @@ them run exactly the same code.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import onnx
 
 from . import __version__
-from .align import AlignSettings, Aligner
+from .align import Aligner, AlignSettings
 from .capture import CaptureSettings, Frame, Source, open_source
 from .detect import DetectSettings, make_detector
 from .errors import UserError
@@ -25,7 +26,7 @@ from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings,
 from .report import summary_lines, write_json_atomic
 from .settings import to_dict
 from .stabilize import LandmarkStabilizer, StabilizeSettings
-from .swap import SwapSettings, Swapper
+from .swap import Swapper, SwapSettings
 from .warp import crop_aligned, paste_back
 
 #: every settings class of a live run, in the order their flags appear in --help

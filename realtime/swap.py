@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ctypes.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import onnx
@@ -70,7 +70,7 @@ def read_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
         return source
     path = Path(source)
     if not path.is_file():
-        raise UserError(f"model file {path} does not exist: check --model, or omit it to use the demo model")
+        raise UserError(f"model file {path} does not exist: check the path")
     try:
         return onnx.load(str(path))
     except Exception as err:  # onnx raises DecodeError, ValueError, … for damaged files

@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
-
 from swapcam.realtime.align import (
-    ALIGN_INDICES, ALIGN_TEMPLATE, align_matrix, compose, invert, transform_points, umeyama)
+    ALIGN_INDICES,
+    ALIGN_TEMPLATE,
+    align_matrix,
+    compose,
+    invert,
+    transform_points,
+    umeyama,
+)
 
 
 def similarity(angle_deg, scale, tx, ty):

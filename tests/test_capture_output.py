@@ -3,7 +3,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-
 from swapcam.realtime.capture import CaptureSettings, Pacer, open_source
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.output import OutputSettings, VirtualCameraSink, open_sink
@@ -75,7 +74,7 @@ def test_unreadable_video_file(tmp_path):
 def test_file_sink_writes_a_readable_video(tmp_path):
     out = tmp_path / "o.mp4"
     sink = open_sink(f"file:{out}", 64, 48, 25.0, OutputSettings())
-    for i in range(10):
+    for _ in range(10):
         sink.write(np.full((48, 64, 3), 100, np.uint8))
     sink.close()
     capture = cv2.VideoCapture(str(out))

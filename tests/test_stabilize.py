@@ -1,5 +1,4 @@
 import numpy as np
-
 from swapcam.realtime.stabilize import LandmarkStabilizer, StabilizeSettings, one_euro_step
 
 
