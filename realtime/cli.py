@@ -64,6 +64,24 @@ class LiveCommand:
         return 0
 
 
+class InfoCommand:
+    help = "show a swap model's card, inputs/outputs, size, GFLOPs and speed on this machine"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .swap import SwapSettings
+
+        parser.add_argument("model", help="a .onnx or DeepFaceLive .dfm file")
+        add_arguments(parser, SwapSettings)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .modelinfo import model_info
+        from .swap import SwapSettings
+
+        for line in model_info(args.model, from_sources(SwapSettings, args)).lines():
+            print(line)
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="swapcam", description="Real-time face swap for video calls, demos and latency work.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
