@@ -4,7 +4,8 @@ Report fields: ``frames`` (output frames) = ``frames_swapped`` + ``frames_passed
 ``frames_dropped`` (captured or due but never processed, because processing was behind);
 ``faults`` {kind: count} (no_face, bad_frame, nan_output, error:…); ``fps`` (output frames per
 second, sustained); ``capture_fps`` (the rate frames really arrived at); ``latency_ms``
-{p50, p95, p99} from capture timestamp to the output written; ``stages_ms`` {stage: {p50, p95}}.
+{p50, p95, p99} from capture timestamp to the output written; ``stages_ms`` {stage: {p50, p95}};
+``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import collections
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +55,7 @@ class RunStats:
         self._capture_last: float | None = None
         self._output_first: float | None = None
         self._output_last: float | None = None
+        self._first_output_unix: float | None = None
 
     def captured(self, timestamp: float) -> None:
         self.frames_captured += 1
@@ -72,6 +75,7 @@ class RunStats:
             self.stages_ms.setdefault(stage, collections.deque(maxlen=MAX_SAMPLES)).append(ms)
         if self._output_first is None:
             self._output_first = written_at
+            self._first_output_unix = time.time()
         self._output_last = written_at
 
     @property
@@ -91,6 +95,7 @@ class RunStats:
             "capture_fps": round(_rate(self._capture_first, self._capture_last, self.frames_captured), 2),
             "latency_ms": percentiles(self.latency_ms),
             "stages_ms": {stage: percentiles(v, (50, 95)) for stage, v in self.stages_ms.items()},
+            "first_output_unix": self._first_output_unix,
             **context,
         }
 

@@ -1,0 +1,1 @@
+"""swapcam benchmarks: ``python -m benchmarks [--quick] [--only SECTION,…]`` (results in benchmarks/out)."""

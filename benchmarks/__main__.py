@@ -1,0 +1,77 @@
+"""``python -m benchmarks [--quick] [--only kernels,pipeline] [--model M.onnx] [--out DIR]``
+
+Writes DIR/results.json, DIR/results.md and DIR/stages.png (per-stage latency). ``--quick`` runs
+every section briefly; CI uses it to check the suite runs and writes valid JSON, never to judge speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from . import kernels, pipeline
+from .common import machine
+
+SECTIONS = {"kernels": kernels, "pipeline": pipeline}
+
+
+def chart(results: dict[str, object], path: Path) -> bool:
+    """Per-stage p50 latency bars for each pipeline run; False when matplotlib is unavailable."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    runs = {k: v for k, v in results.get("pipeline", {}).items() if k != "startup"}
+    if not runs:
+        return False
+    figure, axis = plt.subplots(figsize=(8, 3 + 0.4 * len(runs)))
+    for row, report in enumerate(runs.values()):
+        left = 0.0
+        for stage, value in report["stages_ms"].items():
+            axis.barh(row, value["p50"], left=left, label=stage if row == 0 else None)
+            left += value["p50"]
+    axis.set_yticks(range(len(runs)), list(runs))
+    axis.set_xlabel("ms per frame (p50 of each stage)")
+    axis.legend(ncol=4, fontsize=8, loc="upper right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short runs (checks the suite works)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--model", help="model for the pipeline section (default: the built-in test model)")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
+    args = parser.parse_args()
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(wanted) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section {sorted(unknown)[0]}: choose from {', '.join(SECTIONS)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, object] = {"machine": machine(), "quick": args.quick}
+    lines = [f"# swapcam benchmarks {'(quick)' if args.quick else ''}", "",
+             f"{results['machine']['date']} · {results['machine']['cpu']} · {results['machine']['cores']} cores · "
+             f"Python {results['machine']['python']}", ""]
+    for name in wanted:
+        print(f"benchmarks: {name}…", flush=True)
+        section = SECTIONS[name]
+        results[name] = section.run(args.quick, args.model) if name == "pipeline" else section.run(args.quick)
+        lines += [f"## {name}", "", *section.markdown(results[name]), ""]
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text("\n".join(lines) + "\n")
+    if chart(results, out / "stages.png"):
+        print(f"benchmarks: chart {out / 'stages.png'}")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""Pipeline and start-up: ``swapcam live`` as a user runs it, in a child process.
+
+Each run is a separate process reaped with ``os.wait4``, so its CPU time and peak RSS are its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MEDIA_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "liveportrait-driving" / "d9.mp4"
+
+
+def run_live(args: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
+    """Run ``swapcam live ARGS --report …``; returns the report plus cpu_cores, peak_rss_mb, wall_s."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report_path = Path(tmp) / "report.json"
+        command = [sys.executable, "-m", "swapcam.realtime.cli", "live", *args, "--report", str(report_path)]
+        started = time.time()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   env={**os.environ, **(env or {})}, text=True)
+        stderr_reader = process.stderr
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.time() - started
+        errors = stderr_reader.read()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(f"swapcam live failed ({process.returncode}): {errors.strip().splitlines()[-1:]}")
+        report = json.loads(report_path.read_text())
+    report["wall_s"] = round(wall, 2)
+    report["cpu_cores"] = round((usage.ru_utime + usage.ru_stime) / wall, 2)
+    report["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    report["startup_s"] = round(report["first_output_unix"] - started, 2) if report["first_output_unix"] else None
+    return report
+
+
+def _upscaled_clip(folder: Path, seconds: float) -> Path | None:
+    """The real clip resized to 1280×720 (letterboxed), or None without ../shared/media."""
+    import cv2
+    import numpy as np
+
+    if not MEDIA_CLIP.exists():
+        return None
+    capture = cv2.VideoCapture(str(MEDIA_CLIP))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    out = folder / "clip720.mp4"
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (1280, 720))
+    for _ in range(int(seconds * fps)):
+        ok, image = capture.read()
+        if not ok:
+            break
+        scale = 720 / image.shape[0]
+        resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        canvas = np.zeros((720, 1280, 3), np.uint8)
+        x = (1280 - resized.shape[1]) // 2
+        canvas[:, x:x + resized.shape[1]] = resized
+        writer.write(canvas)
+    writer.release()
+    return out
+
+
+def run(quick: bool, model: str | None) -> dict[str, object]:
+    seconds = 3 if quick else 20
+    model_args = ["--model", model] if model else []
+    common = [*model_args, "--output", "null", "--seconds", str(seconds)]
+    results: dict[str, object] = {}
+    results["synthetic_720p"] = run_live(["--input", "synthetic:size=1280x720,fps=30", *common])
+    if not quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = _upscaled_clip(Path(tmp), seconds + 2)
+            if clip is not None:
+                results["real_clip_720p"] = run_live(["--input", f"file:{clip}", "--pace", "live", *common])
+    with tempfile.TemporaryDirectory() as cache:
+        startup_args = ["--input", "synthetic:size=1280x720", *model_args, "--output", "null", "--max-frames", "1"]
+        cold = run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})
+        warm = run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})
+    results["startup"] = {"cold_s": cold["startup_s"], "warm_s": warm["startup_s"]}
+    return results
+
+
+def markdown(results: dict[str, object]) -> list[str]:
+    lines = ["| run | fps | latency p50 / p95 / p99 ms | dropped | CPU cores | peak RSS MB |",
+             "|---|---|---|---|---|---|"]
+    stage_rows = []
+    for name, report in results.items():
+        if name == "startup":
+            continue
+        lat = report["latency_ms"]
+        lines.append(f"| {name} ({report['width']}×{report['height']}, {report['model']}) | {report['fps']:.1f} "
+                     f"(input {report['capture_fps']:.1f}) | {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} | "
+                     f"{report['frames_dropped']} of {report['frames_captured'] + report['frames_dropped']} | "
+                     f"{report['cpu_cores']} | {report['peak_rss_mb']} |")
+        stage_rows.append((name, report["stages_ms"]))
+    stages = sorted({s for _, st in stage_rows for s in st}, key=lambda s: list(stage_rows[0][1]).index(s)
+                    if s in stage_rows[0][1] else 99)
+    lines += ["", "| stage ms p50 / p95 | " + " | ".join(n for n, _ in stage_rows) + " |",
+              "|---|" + "---|" * len(stage_rows)]
+    for stage in stages:
+        cells = [f"{st[stage]['p50']:.2f} / {st[stage]['p95']:.2f}" if stage in st else "–" for _, st in stage_rows]
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    startup = results["startup"]
+    lines += ["", f"Start-up to first output frame: cold (empty Numba cache) {startup['cold_s']} s, "
+                  f"warm {startup['warm_s']} s."]
+    return lines

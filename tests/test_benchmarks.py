@@ -1,0 +1,30 @@
+"""CI runs the benchmark suite in --quick mode only to check it runs and writes valid results."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["machine"]["cores"] >= 1 and data["quick"] is True
+    kernels = data["kernels"]
+    assert kernels["crop_128"]["numba_ms"] > 0 and kernels["paste_128"]["speedup"] > 0
+    assert set(kernels["color_128_ms"]) == {"rct", "lct", "mkl", "sot", "none"}
+    synthetic = data["pipeline"]["synthetic_720p"]
+    assert synthetic["frames"] > 0 and synthetic["width"] == 1280 and synthetic["peak_rss_mb"] > 0
+    assert data["pipeline"]["startup"]["warm_s"] > 0
+    assert "## kernels" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "stages.png").stat().st_size > 1000
+
+
+def test_unknown_section_is_refused():
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "gpu"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown section gpu" in result.stderr
