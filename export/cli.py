@@ -148,7 +148,6 @@ class ExportCommand:
         from pathlib import Path
 
         import onnx
-
         from swapcam.realtime import __version__
 
         from .models import build_swap_module

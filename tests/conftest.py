@@ -6,7 +6,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-
+from swapcam.export.extract import ExtractSettings, extract
 from swapcam.realtime.contract import ModelCard
 from swapcam.realtime.testmodel import build_inverting_model
 
@@ -28,3 +28,15 @@ def media() -> Path:
     if not (MEDIA / "liveportrait-driving").is_dir():
         pytest.skip("../shared/media is not here (real-media checks run only on developer machines)")
     return MEDIA
+
+
+@pytest.fixture(scope="session")
+def facesets(tmp_path_factory) -> dict[str, Path]:
+    """Two synthetic identities, 24 faces each, 128 px crops."""
+    root = tmp_path_factory.mktemp("facesets")
+    settings = ExtractSettings(resolution=128, count=24, dedupe=0.0)
+    paths = {}
+    for name in ("ada", "bo"):
+        paths[name] = root / name
+        extract([f"synthetic:identity={name},size=640x360"], paths[name], settings, progress=False)
+    return paths

@@ -1,0 +1,315 @@
+"""Face-swap autoencoders (DeepFaceLab's DF and LIAE), their presets, and the swap path that export runs.
+
+Terms: the **source** identity is the face the user wears (it appears in the output); **target** faces
+are the people on camera being replaced. The encoder is shared: it learns what all faces have in
+common (pose, expression, light); identity lives in the decoders (DF) or in the intermediate codes
+(LIAE). A swap encodes a target face and decodes it as the source.
+
+Shapes: all modules here work on NCHW float32 0..1 BGR; only :func:`build_swap_module` speaks the
+NHWC contract of :mod:`swapcam.realtime.contract`.
+
+A model is data: :class:`ModelDims` fixes every shape, :data:`PRESETS` names the shipped ones, and
+:func:`build_model` turns dims into modules, so a checkpoint that stores the dims re-creates its model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from swapcam.realtime.errors import UserError
+from swapcam.realtime.registry import Registry
+from torch import Tensor, nn
+
+IDENTITIES = ("source", "target")
+#: encoder downscales; the resolution must be a multiple of 2**DOWNSCALES
+DOWNSCALES = 4
+#: name → model class (filled below, once the classes exist)
+ARCHITECTURES: Registry[Callable[[ModelDims], SwapModel]] = Registry("architecture")
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """Everything that fixes a model's shape (a checkpoint stores it to rebuild the model).
+
+    arch: ``df`` or ``liae`` (:data:`ARCHITECTURES`); resolution: face crop size, multiple of 16;
+    encoder_dims: channels of the first encoder stage (doubling per stage); inter_dims: bottleneck
+    width (DFL's ae_dims); decoder_dims / mask_dims: channels of the last image / mask decoder stage
+    (doubling towards the bottleneck); kernel: encoder kernel size; separable: depthwise-separable
+    convolutions after the first encoder stage (cheap on CPUs); half_res_output: the decoders stop at
+    resolution / 2 and a pixel shuffle makes the full-size output; res_blocks: residual blocks per
+    image-decoder stage.
+    """
+
+    arch: str
+    resolution: int
+    encoder_dims: int
+    inter_dims: int
+    decoder_dims: int
+    mask_dims: int
+    kernel: int = 5
+    separable: bool = False
+    half_res_output: bool = False
+    res_blocks: int = 1
+
+    def __post_init__(self) -> None:
+        ARCHITECTURES.get(self.arch)  # a UserError listing the choices
+        if self.resolution % (2**DOWNSCALES) or self.resolution < 2**DOWNSCALES:
+            raise UserError(f"--resolution {self.resolution} is not a multiple of {2**DOWNSCALES}: use e.g. 64, 128 or 224")
+        for name in ("encoder_dims", "inter_dims", "decoder_dims", "mask_dims", "kernel"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _act() -> nn.Module:
+    return nn.LeakyReLU(0.1)
+
+
+def _conv(cin: int, cout: int, kernel: int, stride: int = 1, separable: bool = False) -> nn.Module:
+    """A kxk convolution (same padding), or a depthwise kxk + pointwise 1x1 pair when separable."""
+    if not separable:
+        return nn.Conv2d(cin, cout, kernel, stride, kernel // 2)
+    return nn.Sequential(nn.Conv2d(cin, cin, kernel, stride, kernel // 2, groups=cin), nn.Conv2d(cin, cout, 1))
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with a skip, as in DFL's decoders: [N,C,H,W] → [N,C,H,W]."""
+
+    def __init__(self, channels: int, separable: bool):
+        super().__init__()
+        self.conv1 = _conv(channels, channels, 3, separable=separable)
+        self.conv2 = _conv(channels, channels, 3, separable=separable)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(x + self.conv2(self.act(self.conv1(x))))
+
+
+def _upscale(cin: int, cout: int, separable: bool) -> nn.Module:
+    """[N,cin,H,W] → [N,cout,2H,2W]: a conv to 4·cout channels, then a pixel shuffle (no checkerboard)."""
+    return nn.Sequential(_conv(cin, 4 * cout, 3, separable=separable), _act(), nn.PixelShuffle(2))
+
+
+class Encoder(nn.Module):
+    """[N,3,R,R] → [N, 8·e, R/16, R/16] by four stride-2 stages of e, 2e, 4e, 8e channels."""
+
+    def __init__(self, dims: ModelDims):
+        super().__init__()
+        stages, cin = [], 3
+        for i in range(DOWNSCALES):
+            cout = dims.encoder_dims * 2**i
+            # the first stage sees 3 channels: a depthwise conv there would see no colour mixing
+            stages += [_conv(cin, cout, dims.kernel, 2, separable=dims.separable and i > 0), _act()]
+            cin = cout
+        self.stages = nn.Sequential(*stages)
+        self.out_channels = cin
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.stages(x)
+
+
+class Inter(nn.Module):
+    """Dense bottleneck: [N,C,L,L] → [N, out_channels, L, L] through a flat code of ``width`` values."""
+
+    def __init__(self, in_channels: int, lowest: int, width: int, out_channels: int):
+        super().__init__()
+        self.lowest, self.out_channels = lowest, out_channels
+        self.down = nn.Linear(in_channels * lowest * lowest, width)
+        self.up = nn.Linear(width, out_channels * lowest * lowest)
+
+    def forward(self, x: Tensor) -> Tensor:
+        code = self.up(self.down(x.flatten(1)))
+        return code.view(-1, self.out_channels, self.lowest, self.lowest)
+
+
+class Decoder(nn.Module):
+    """Code [N,C,L,L] → image [N,3,R,R] and mask [N,1,R,R], both sigmoid 0..1.
+
+    Image and mask are separate branches (as in DFL), so a caller that needs only the mask runs
+    only the mask branch (:meth:`mask`): the swap path uses that for the camera face's mask.
+    """
+
+    def __init__(self, in_channels: int, dims: ModelDims):
+        super().__init__()
+        ups = DOWNSCALES - 1 if dims.half_res_output else DOWNSCALES
+        shuffle = 2 if dims.half_res_output else 1
+        self.image = self._branch(in_channels, dims.decoder_dims, ups, dims.res_blocks, dims.separable, 3 * shuffle**2)
+        self.image.append(nn.PixelShuffle(shuffle))
+        self.mask_branch = self._branch(in_channels, dims.mask_dims, ups, 0, dims.separable, shuffle**2)
+        self.mask_branch.append(nn.PixelShuffle(shuffle))
+
+    @staticmethod
+    def _branch(cin: int, last: int, ups: int, res_blocks: int, separable: bool, out: int) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i in range(ups):
+            cout = last * 2 ** (ups - 1 - i)
+            layers.append(_upscale(cin, cout, separable))
+            layers += [ResBlock(cout, separable) for _ in range(res_blocks)]
+            cin = cout
+        layers.append(nn.Conv2d(cin, out, 3, padding=1))
+        return nn.Sequential(*layers)
+
+    def forward(self, code: Tensor) -> tuple[Tensor, Tensor]:
+        return torch.sigmoid(self.image(code)), self.mask(code)
+
+    def mask(self, code: Tensor) -> Tensor:
+        return torch.sigmoid(self.mask_branch(code))
+
+
+class SwapModel(nn.Module):
+    """Interface shared by the architectures.
+
+    ``forward(source, target)`` reconstructs both batches ([N,3,R,R] each) in one call (one call per
+    step keeps DistributedDataParallel simple) and returns ``(source_image, source_mask, target_image,
+    target_mask)``; ``render(faces, identity)`` decodes ``faces`` as ``identity`` and returns
+    ``(image, mask)``; ``swap_path(faces, identity)`` returns ``(camera_mask, image, mask)``: the mask
+    of the faces as they are (the target side) and their rendering as ``identity``, from one encoder
+    pass.
+    """
+
+    dims: ModelDims
+
+    def render(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def swap_path(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor, Tensor]:
+        raise NotImplementedError
+
+
+@ARCHITECTURES.register("df")
+class DF(SwapModel):
+    """Shared encoder + inter, one decoder per identity (DFL's DF)."""
+
+    def __init__(self, dims: ModelDims):
+        super().__init__()
+        self.dims = dims
+        self.encoder = Encoder(dims)
+        lowest = dims.resolution // 2**DOWNSCALES
+        self.inter = Inter(self.encoder.out_channels, lowest, dims.inter_dims, dims.inter_dims)
+        self.decoders = nn.ModuleDict({name: Decoder(dims.inter_dims, dims) for name in IDENTITIES})
+
+    def forward(self, source: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        code = self.inter(self.encoder(torch.cat([source, target])))
+        source_code, target_code = code.split([len(source), len(target)])
+        return (*self.decoders["source"](source_code), *self.decoders["target"](target_code))
+
+    def render(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor]:
+        return self.decoders[identity](self.inter(self.encoder(faces)))
+
+    def swap_path(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor, Tensor]:
+        code = self.inter(self.encoder(faces))
+        return (self.decoders["target"].mask(code), *self.decoders[identity](code))
+
+
+@ARCHITECTURES.register("liae")
+class LIAE(SwapModel):
+    """Shared encoder, inter_AB (all faces) and inter_B (target faces only), one decoder (DFL's LIAE).
+
+    Codes: source face → cat(AB, AB); target face → cat(B, AB); swap of a target face → cat(AB, AB),
+    i.e. the target's shared component placed where a source face carries its own.
+    """
+
+    def __init__(self, dims: ModelDims):
+        super().__init__()
+        self.dims = dims
+        self.encoder = Encoder(dims)
+        lowest = dims.resolution // 2**DOWNSCALES
+        self.inter_ab = Inter(self.encoder.out_channels, lowest, dims.inter_dims, 2 * dims.inter_dims)
+        self.inter_b = Inter(self.encoder.out_channels, lowest, dims.inter_dims, 2 * dims.inter_dims)
+        self.decoder = Decoder(4 * dims.inter_dims, dims)
+
+    def forward(self, source: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        source_ab = self.inter_ab(self.encoder(source))
+        target_features = self.encoder(target)
+        target_code = torch.cat([self.inter_b(target_features), self.inter_ab(target_features)], 1)
+        image, mask = self.decoder(torch.cat([torch.cat([source_ab, source_ab], 1), target_code]))
+        n = len(source)
+        return image[:n], mask[:n], image[n:], mask[n:]
+
+    def render(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor]:
+        return self.swap_path(faces, identity)[1:]
+
+    def swap_path(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor, Tensor]:
+        features = self.encoder(faces)
+        ab = self.inter_ab(features)
+        target_code = torch.cat([self.inter_b(features), ab], 1)
+        image, mask = self.decoder(torch.cat([ab, ab], 1) if identity == "source" else target_code)
+        return self.decoder.mask(target_code), image, mask
+
+
+def build_model(dims: ModelDims) -> SwapModel:
+    return ARCHITECTURES.get(dims.arch)(dims)
+
+
+PRESETS: Registry[ModelDims] = Registry("model preset")
+# CPU real time: DF with 3x3 convs whose decoders stop at 64 px and end in a pixel shuffle; swap
+# path 1.85 GFLOPs (FlopCounterMode) and about 7 ms/face in onnxruntime on 2 CPU threads.
+# Depthwise-separable convs (separable=True) would run at a tenth of the FLOPs (about 2 ms) but hold
+# far fewer weights; ordinary convs fit the budget, so the budget goes to capacity.
+PRESETS.register("live")(ModelDims("df", 128, encoder_dims=32, inter_dims=256, decoder_dims=40, mask_dims=16,
+                                   kernel=3, separable=False, half_res_output=True, res_blocks=1))
+# GPU quality: SAEHD-class LIAE (DFL defaults ae 256, e 64, d 64, d_mask 22) at 224 px.
+PRESETS.register("quality")(ModelDims("liae", 224, encoder_dims=64, inter_dims=256, decoder_dims=64, mask_dims=22,
+                                      kernel=5, separable=False, half_res_output=False, res_blocks=1))
+# Tests and the demo: trains in minutes on a CPU.
+PRESETS.register("tiny")(ModelDims("df", 64, encoder_dims=16, inter_dims=64, decoder_dims=16, mask_dims=8,
+                                   kernel=3, separable=False, half_res_output=False, res_blocks=1))
+
+
+class SwapPath(nn.Module):
+    """The exported model: in_face [N,H,W,3] BGR 0..1 (NHWC) → (out_face_mask [N,H,W,1],
+    out_celeb_face [N,H,W,3], out_celeb_face_mask [N,H,W,1]), all 0..1.
+
+    out_face_mask is the model's mask of the camera face as it is (the target side); the celeb
+    outputs are the face rendered as ``identity``.
+    """
+
+    def __init__(self, model: SwapModel, identity: str):
+        super().__init__()
+        if identity not in IDENTITIES:
+            raise UserError(f"unknown identity {identity!r}: choose one of {', '.join(IDENTITIES)}")
+        self.model, self.identity = model, identity
+
+    def forward(self, in_face: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        face_mask, celeb, celeb_mask = self.model.swap_path(in_face.permute(0, 3, 1, 2), self.identity)
+        return face_mask.permute(0, 2, 3, 1), celeb.permute(0, 2, 3, 1), celeb_mask.permute(0, 2, 3, 1)
+
+
+def build_swap_module(model: SwapModel, identity: str = "source") -> nn.Module:
+    """The swap path of ``model`` with the contract's NHWC interface (see :class:`SwapPath`)."""
+    return SwapPath(model, identity)
+
+
+def swap_flops(dims: ModelDims) -> int:
+    """FLOPs of one face through the swap path, as torch's FlopCounterMode counts them: convolutions
+    and matrix products only, a multiply-add counted as 2 FLOPs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    module = build_swap_module(build_model(dims)).eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        module(torch.zeros(1, dims.resolution, dims.resolution, 3))
+    return counter.get_total_flops()
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN critic for the optional GAN term: [N,3,R,R] → logits [N,1,R/8,R/8], one per patch."""
+
+    def __init__(self, dims: int):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 3
+        for i in range(3):
+            cout = dims * 2**i
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2)]
+            cin = cout
+        layers.append(nn.Conv2d(cin, 1, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)

@@ -1,0 +1,547 @@
+"""``swapcam train``: the training loop, checkpoints, previews and loss logs.
+
+One process trains on one device; ``torchrun --nproc_per_node=K -m swapcam.export.train …`` (same
+arguments as ``swapcam train``) runs K processes under DistributedDataParallel, NCCL on GPUs and gloo
+on CPUs, across nodes with torchrun's usual flags. Only rank 0 writes previews, logs and checkpoints
+(multi-node resumes need RUN_DIR on a shared file system).
+
+Reproducibility: item ``i`` of the data depends only on (seed, rank, i) and the augmentation RNG is
+re-seeded from (seed, rank, iteration) every step, so a run resumed from a checkpoint continues
+exactly as the uninterrupted run would have, without storing generator states.
+
+Checkpoints (RUN_DIR/checkpoint.pt) are written atomically every ``--checkpoint-every`` iterations, on
+Ctrl-C and at the end, and load with ``torch.load(…, weights_only=True)``: tensors and plain
+containers only. Besides the training state they hold what the model card needs (no paths).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+import torch.distributed as torch_dist
+from swapcam.realtime.contract import ModelCard
+from swapcam.realtime.errors import UserError
+from swapcam.realtime.settings import to_dict
+from torch import nn
+from tqdm import tqdm
+
+from .cli import ModelSettings, TrainSettings
+from .data import (
+    Augmenter,
+    Batch,
+    Face,
+    FacePool,
+    PairDataset,
+    make_loader,
+    open_facesets,
+    preview_faces,
+    to_tensors,
+)
+from .losses import blur_mask, discriminator_loss, generator_gan_loss, reconstruction_losses
+from .models import PRESETS, ModelDims, PatchDiscriminator, SwapModel, build_model
+
+CHECKPOINT_FORMAT = 1
+CHECKPOINT_NAME = "checkpoint.pt"
+PREVIEW_FACES = 4
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """What to train on and where (the settings say how)."""
+
+    source: Path
+    targets: Sequence[Path]
+    out: Path
+    resume: Path | None = None  # checkpoint to continue from
+    source_name: str | None = None  # model-card names; default: faceset folder names
+    target_names: Sequence[str] | None = None
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    iterations: int
+    reason: str  # why training stopped
+    checkpoint: Path
+    model: SwapModel  # unwrapped, on the training device
+    rank: int
+
+
+# ---------------------------------------------------------------------------------------------- pure parts
+
+
+def lr_factor(step: int, warmup: int, decay: int, floor: float) -> float:
+    """Learning-rate multiplier at ``step``: linear warmup, cosine decay to ``floor``, then ``floor``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / decay)
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def step_seed(seed: int, rank: int, iteration: int) -> int:
+    """The torch seed of one training step: differs per rank, repeats exactly after a resume."""
+    return int(np.random.SeedSequence([seed, rank, iteration]).generate_state(1, np.uint64)[0]) >> 1
+
+
+def resolve_dims(settings: ModelSettings, saved: dict | None, checkpoint: Path | None) -> tuple[str, ModelDims]:
+    """(preset name, dims) from the preset and flag overrides, or from a checkpoint being resumed.
+
+    Raises UserError when flags ask for a model other than the checkpoint's.
+    """
+    overrides = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
+                 if f.name != "preset" and getattr(settings, f.name) is not None}
+    if saved is None:
+        preset = settings.preset or "live"
+        return preset, dataclasses.replace(PRESETS.get(preset), **overrides)
+    preset, dims = saved["preset"], ModelDims(**saved["dims"])
+    if settings.preset is not None and settings.preset != preset:
+        raise UserError(f"checkpoint {checkpoint} was trained with preset {preset}, not {settings.preset}: "
+                        "drop --preset to resume it, or train into a new --out")
+    for name, value in overrides.items():
+        if getattr(dims, name) != value:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(f"checkpoint {checkpoint} has {flag} {getattr(dims, name)}, not {value}: drop {flag} "
+                            "to resume it, or train into a new --out")
+    return preset, dims
+
+
+def preview_grid(rows: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
+    """Labelled rows of faces → one BGR uint8 image. rows: (label, [K,R,R,3] float 0..1 BGR)."""
+    size = rows[0][1].shape[1]
+    label_width = max(96, size)
+    lines = []
+    for label, faces in rows:
+        strip = np.full((size, label_width, 3), 32, np.uint8)
+        cv2.putText(strip, label, (6, size // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (230, 230, 230), 1, cv2.LINE_AA)
+        tiles = np.clip(faces * 255 + 0.5, 0, 255).astype(np.uint8)
+        lines.append(np.concatenate([strip, *tiles], 1))
+    return np.concatenate(lines, 0)
+
+
+# ------------------------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write atomically: a kill at any moment leaves the previous checkpoint or the new one, whole."""
+    temp = path.with_name(path.name + ".tmp")
+    with temp.open("wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temp, path)
+
+
+def read_checkpoint(path: Path) -> dict:
+    """The checkpoint's contents, on the CPU; UserError when it is missing or not a swapcam checkpoint."""
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist: check the path")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 — any failure to unpickle means the same to the user
+        raise UserError(f"checkpoint {path} is not readable ({type(err).__name__}): resume from another one") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} is not a swapcam checkpoint of format {CHECKPOINT_FORMAT}: resume from another one")
+    return state
+
+
+def model_card(state: dict) -> ModelCard:
+    """The model card of a checkpoint (identities: the source first, then the targets)."""
+    card = dict(state["card"])
+    card["identities"] = tuple(card["identities"])
+    return ModelCard(**card)
+
+
+def load_model(path: str | Path) -> tuple[SwapModel, ModelCard]:
+    """Re-create a trained model (on the CPU, eval mode) and its card from a checkpoint alone."""
+    state = read_checkpoint(Path(path))
+    model = build_model(ModelDims(**state["model"]["dims"]))
+    model.load_state_dict(state["weights"])
+    return model.eval(), model_card(state)
+
+
+# ---------------------------------------------------------------------------------------------- plumbing
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """This process's place under torchrun (rank 0 of 1 when run directly)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    local_world: int = 1
+
+    @classmethod
+    def from_env(cls) -> Distributed:
+        env = os.environ
+        return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)),
+                   int(env.get("LOCAL_WORLD_SIZE", env.get("WORLD_SIZE", 1))))
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        """True on every rank when ``flag`` is true on any rank (so all ranks stop at the same step)."""
+        if not self.enabled:
+            return flag
+        value = torch.tensor([int(flag)], device=device)
+        torch_dist.all_reduce(value, op=torch_dist.ReduceOp.MAX)
+        return bool(value.item())
+
+
+def choose_device(settings: TrainSettings, dist: Distributed) -> torch.device:
+    wants_cuda = settings.device == "cuda" or (settings.device == "auto" and torch.cuda.is_available())
+    if not wants_cuda:
+        torch.set_num_threads(settings.threads or max(1, (os.cpu_count() or 1) // dist.local_world))
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise UserError("--device cuda but this torch sees no CUDA GPU: use --device cpu or install a CUDA build of torch")
+    torch.cuda.set_device(dist.local_rank)
+    return torch.device("cuda", dist.local_rank)
+
+
+def choose_precision(settings: TrainSettings, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for plain fp32."""
+    name = settings.precision
+    if name == "auto":
+        name = "fp32" if device.type == "cpu" else ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
+    if name == "fp16" and device.type == "cpu":
+        raise UserError("--precision fp16 needs a CUDA GPU: use bf16 or fp32 on the CPU")
+    return AUTOCAST_DTYPES[name]
+
+
+class StopRequest:
+    """Turns SIGINT/SIGTERM into a flag the loop checks, so the loop can save and exit; a second
+    Ctrl-C interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write("swapcam train: stopping: saving a checkpoint (Ctrl-C again to quit without saving)")
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():  # signal handlers can only be installed there (not in e.g. a test thread)
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+class LossLog:
+    """RUN_DIR/losses.csv (one row per iteration) and TensorBoard when it is installed.
+
+    On resume, rows after the checkpoint's iteration (written before a kill) are dropped so that the
+    log matches the weights.
+    """
+
+    def __init__(self, folder: Path, columns: Sequence[str], resumed_at: int):
+        self.path = folder / "losses.csv"
+        self.columns = ["iteration", "seconds", "lr", *columns]
+        kept: list[dict[str, str]] = []
+        if self.path.exists() and resumed_at > 0:
+            with self.path.open(newline="") as fh:
+                kept = [row for row in csv.DictReader(fh) if int(row["iteration"]) <= resumed_at]
+        self._file = self.path.open("w", newline="")
+        self._writer = csv.DictWriter(self._file, self.columns, restval="", extrasaction="ignore")
+        self._writer.writeheader()
+        self._writer.writerows(kept)
+        self._tensorboard = _tensorboard_writer(folder)
+
+    def write(self, iteration: int, seconds: float, lr: float, losses: dict[str, float]) -> None:
+        self._writer.writerow({"iteration": iteration, "seconds": f"{seconds:.2f}", "lr": f"{lr:.3g}",
+                               **{k: f"{v:.5f}" for k, v in losses.items()}})
+        self._file.flush()
+        if self._tensorboard is not None:
+            for key, value in losses.items():
+                self._tensorboard.add_scalar(f"loss/{key}", value, iteration)
+            self._tensorboard.add_scalar("lr", lr, iteration)
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+
+
+def _tensorboard_writer(folder: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return None
+    return SummaryWriter(str(folder / "tensorboard"))
+
+
+# ------------------------------------------------------------------------------------------------ training
+
+
+class Trainer:
+    """The models, optimizers and one training step."""
+
+    def __init__(self, dims: ModelDims, settings: TrainSettings, device: torch.device, dist: Distributed):
+        self.settings, self.device, self.dist = settings, device, dist
+        self.autocast = choose_precision(settings, device)
+        self.memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+        torch.manual_seed(settings.seed)  # identical initial weights on every rank
+        self.model = build_model(dims).to(device, memory_format=self.memory_format)
+        self.discriminator = (PatchDiscriminator(settings.gan_dims).to(device, memory_format=self.memory_format)
+                              if settings.gan_power > 0 else None)
+        self.optimizer = self._adamw(self.model)
+        schedule = functools.partial(lr_factor, warmup=settings.warmup, decay=settings.decay_iterations,
+                                     floor=settings.lr_floor)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+        self.d_optimizer = self._adamw(self.discriminator) if self.discriminator is not None else None
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.autocast is torch.float16)
+        self.augment = {"source": Augmenter(settings.flip_source, settings.color_jitter, settings.random_warp),
+                        "target": Augmenter(settings.flip_target, settings.color_jitter, settings.random_warp)}
+        self.model_ddp = self._wrap(self.model)
+        self.discriminator_ddp = self._wrap(self.discriminator) if self.discriminator is not None else None
+
+    def _adamw(self, module: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(module.parameters(), lr=self.settings.lr, weight_decay=self.settings.weight_decay)
+
+    def _wrap(self, module: nn.Module) -> nn.Module:
+        if not self.dist.enabled:
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def loss_names(self) -> list[str]:
+        terms = ["dssim", "pixel", "mask"] + (["eyes_mouth"] if self.settings.eyes_mouth else [])
+        names = [f"{side}_{t}" for side in ("source", "target") for t in terms]
+        return names + (["gan_g", "gan_d"] if self.discriminator is not None else []) + ["total"]
+
+    def state(self) -> dict[str, Any]:
+        state = {"weights": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict()}
+        if self.discriminator is not None:
+            state["discriminator"] = self.discriminator.state_dict()
+            state["discriminator_optimizer"] = self.d_optimizer.state_dict()
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["weights"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state["scaler"]:  # empty when saved by a run without fp16 (e.g. one on the CPU)
+            self.scaler.load_state_dict(state["scaler"])
+        # a GAN switched on at resume starts with a fresh discriminator
+        if self.discriminator is not None and "discriminator" in state:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.d_optimizer.load_state_dict(state["discriminator_optimizer"])
+
+    def _batch(self, side: str, batch: dict[str, torch.Tensor]) -> Batch:
+        tensors = to_tensors(*(batch[k].to(self.device, non_blocking=True)
+                               for k in (side, f"{side}_mask", f"{side}_eyes_mouth")))
+        out = self.augment[side](*tensors)
+        return dataclasses.replace(out, inputs=out.inputs.contiguous(memory_format=self.memory_format))
+
+    def step(self, batch: dict[str, torch.Tensor], iteration: int) -> dict[str, float]:
+        """One optimisation step (generator, then discriminator when the GAN is on); the loss values."""
+        s = self.settings
+        torch.manual_seed(step_seed(s.seed, self.dist.rank, iteration))
+        source, target = self._batch("source", batch), self._batch("target", batch)
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=self.autocast is not None):
+            outputs = self.model_ddp(source.inputs, target.inputs)
+        source_image, source_mask, target_image, target_mask = (o.float() for o in outputs)
+        losses: dict[str, torch.Tensor] = {}
+        for side, image, mask, truth in (("source", source_image, source_mask, source),
+                                         ("target", target_image, target_mask, target)):
+            terms = reconstruction_losses(image, mask, truth.targets, truth.masks,
+                                          truth.eyes_mouth if s.eyes_mouth else None, s.pixel_loss, s.masked)
+            losses.update({f"{side}_{k}": v for k, v in terms.items()})
+        if self.discriminator is not None:
+            soft = blur_mask(source.masks)
+            fake, real = source_image * soft, source.targets * soft
+            # the generator's view goes around the DDP wrapper: only the discriminator step syncs its grads
+            losses["gan_g"] = s.gan_power * generator_gan_loss(self.discriminator(fake))
+        total = sum(losses.values())
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if s.clip_grad > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), s.clip_grad)
+        self.scaler.step(self.optimizer)
+        self.scheduler.step()
+        if self.discriminator is not None:
+            self.d_optimizer.zero_grad(set_to_none=True)
+            d_loss = discriminator_loss(self.discriminator_ddp(real), self.discriminator_ddp(fake.detach()))
+            self.scaler.scale(d_loss).backward()
+            self.scaler.step(self.d_optimizer)
+            losses["gan_d"] = d_loss
+        self.scaler.update()
+        losses["total"] = total
+        values = torch.stack([v.detach().float() for v in losses.values()]).tolist()  # one device sync
+        return dict(zip(losses, values, strict=True))
+
+    @torch.no_grad()
+    def preview(self, source_faces: Sequence[Face], target_faces: Sequence[Face]) -> np.ndarray:
+        """Grid rows: source, its reconstruction, target, its reconstruction, target swapped to source."""
+
+        def tensor(faces: Sequence[Face]) -> torch.Tensor:
+            array = np.stack([f.image for f in faces]).astype(np.float32) / 255
+            return torch.from_numpy(array).permute(0, 3, 1, 2).to(self.device)
+
+        def numpy(images: torch.Tensor) -> np.ndarray:
+            return images.float().permute(0, 2, 3, 1).cpu().numpy()
+
+        src, dst = tensor(source_faces), tensor(target_faces)
+        return preview_grid([("source", numpy(src)), ("source rec", numpy(self.model.render(src, "source")[0])),
+                             ("target", numpy(dst)), ("target rec", numpy(self.model.render(dst, "target")[0])),
+                             ("swap", numpy(self.model.render(dst, "source")[0]))])
+
+
+def train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings) -> TrainResult:
+    """Train until the iteration or time budget is spent or a stop is requested (Ctrl-C, SIGTERM).
+
+    Under torchrun (WORLD_SIZE > 1) the process group is set up and torn down here.
+    """
+    dist = Distributed.from_env()
+    device = choose_device(settings, dist)
+    if dist.enabled:
+        torch_dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        return _train(run, model_settings, settings, dist, device)
+    finally:
+        if dist.enabled:
+            torch_dist.destroy_process_group()
+
+
+def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings, dist: Distributed,
+           device: torch.device) -> TrainResult:
+    checkpoint_path = run.out / CHECKPOINT_NAME
+    if run.resume is None and checkpoint_path.exists():
+        raise UserError(f"{run.out} already holds a training run: add --resume to continue it, or choose a new --out")
+    saved = read_checkpoint(run.resume) if run.resume is not None else None
+    preset, dims = resolve_dims(model_settings, saved["model"] if saved else None, run.resume)
+    source_set, target_sets = open_facesets(run.source, run.targets, dims.resolution)
+    info = source_set.info
+    if saved is not None and (saved["card"]["coverage"], saved["card"]["y_offset"]) != (info.coverage, info.y_offset):
+        raise UserError(f"checkpoint {run.resume} was trained on crops of coverage {saved['card']['coverage']}, "
+                        f"y offset {saved['card']['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: "
+                        "resume with facesets extracted like the first ones")
+    target_names = list(run.target_names or [t.folder.name for t in target_sets])
+    if len(target_names) != len(target_sets):
+        raise UserError(f"{len(target_names)} --target-name for {len(target_sets)} --target: give one name per target")
+
+    trainer = Trainer(dims, settings, device, dist)
+    iteration = 0
+    if saved is not None:
+        trainer.load_state(saved)
+        iteration = int(saved["iteration"])
+    source_pool = FacePool([source_set], dims.resolution, settings.uniform_yaw)
+    target_pool = FacePool(target_sets, dims.resolution, settings.uniform_yaw)
+    dataset = PairDataset(source_pool, target_pool, settings.ct, settings.seed, dist.rank)
+    loader = make_loader(dataset, settings.batch_size, iteration * settings.batch_size, settings.workers,
+                         pin_memory=device.type == "cuda")
+    card = {"resolution": dims.resolution, "coverage": info.coverage, "y_offset": info.y_offset, "preset": preset,
+            "architecture": dims.arch, "identities": [run.source_name or source_set.folder.name, *target_names],
+            "training_data": {"source_faces": len(source_pool), "target_faces": len(target_pool),
+                              "target_facesets": len(target_sets)}}
+
+    def checkpoint() -> None:
+        state = {"format": CHECKPOINT_FORMAT, "iteration": iteration, "seed": settings.seed,
+                 "model": {"preset": preset, "dims": dims.to_dict()}, "card": {**card, "iterations": iteration},
+                 "settings": to_dict(settings), **trainer.state()}
+        save_checkpoint(checkpoint_path, state)
+
+    writer = dist.rank == 0
+    log = None
+    if writer:
+        (run.out / "previews").mkdir(parents=True, exist_ok=True)
+        log = LossLog(run.out, trainer.loss_names(), iteration)
+        previews = (preview_faces(source_pool, PREVIEW_FACES), preview_faces(target_pool, PREVIEW_FACES))
+    bar = tqdm(initial=iteration, total=settings.iterations or None, unit="it", dynamic_ncols=True,
+               disable=not (run.progress and writer), desc="train")
+    started, saved_at, reason = time.monotonic(), iteration, "interrupted"
+    batches: Iterator = iter(loader)
+    try:
+        with StopRequest() as stop:
+            while True:
+                reason = _stop_reason(settings, iteration, time.monotonic() - started, stop.requested)
+                if dist.any(reason is not None, device):
+                    reason = reason or "stopped by another process"
+                    break
+                lr = trainer.scheduler.get_last_lr()[0]  # the rate this step uses
+                losses = trainer.step(next(batches), iteration)
+                iteration += 1
+                if not writer:
+                    continue
+                log.write(iteration, time.monotonic() - started, lr, losses)
+                bar.update(1)
+                bar.set_postfix(src=f"{losses['source_dssim'] + losses['source_pixel']:.3f}",
+                                dst=f"{losses['target_dssim'] + losses['target_pixel']:.3f}",
+                                mask=f"{losses['source_mask'] + losses['target_mask']:.3f}", refresh=False)
+                if iteration % settings.preview_every == 0:
+                    _write_preview(run.out, iteration, trainer.preview(*previews))
+                if iteration % settings.checkpoint_every == 0:
+                    checkpoint()
+                    saved_at = iteration
+        if writer and iteration != saved_at:
+            checkpoint()
+            _write_preview(run.out, iteration, trainer.preview(*previews))
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+        del batches  # shuts the loader's workers down
+    return TrainResult(iteration, reason, checkpoint_path, trainer.model, dist.rank)
+
+
+def _stop_reason(settings: TrainSettings, iteration: int, seconds: float, requested: bool) -> str | None:
+    if requested:
+        return "interrupted"
+    if settings.iterations and iteration >= settings.iterations:
+        return "iteration budget reached"
+    if settings.minutes and seconds >= settings.minutes * 60:
+        return "time budget reached"
+    return None
+
+
+def _write_preview(folder: Path, iteration: int, grid: np.ndarray) -> None:
+    cv2.imwrite(str(folder / "previews" / f"iter_{iteration:07d}.png"), grid)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m swapcam.export.train`` (for torchrun): the arguments of ``swapcam train``."""
+    from swapcam.realtime.cli import OneLineErrorParser
+
+    from .cli import TrainCommand
+
+    command = TrainCommand()
+    parser = OneLineErrorParser(prog="python -m swapcam.export.train", description=command.help)
+    command.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return command.run(args)
+    except UserError as err:
+        print(f"swapcam: error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
