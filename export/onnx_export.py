@@ -1,0 +1,212 @@
+"""Export the swap path of a trained model to an ONNX file that follows the model contract.
+
+The file is written only after it passed its checks, through a temporary file and a rename, so a
+failed export never leaves a half-written model behind:
+
+* contract: names, order, shapes and dtypes as :func:`swapcam.realtime.contract.check_io` wants;
+* parity: onnxruntime against PyTorch on the same faces (random ones, and faceset faces when
+  given): max abs difference ≤ 1e-4 for fp32, ≤ 1e-2 for fp16;
+* int8: static quantization calibrated on faceset faces; the reconstruction PSNR of the source
+  faces through the swap path (which renders the source identity, so a source face must come back
+  unchanged) may drop at most 1 dB against fp32, unless forced.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo, check_io
+from swapcam.realtime.errors import UserError
+from swapcam.realtime.registry import Registry
+from torch import nn
+
+OPSET = 17
+PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
+MAX_INT8_PSNR_DROP_DB = 1.0
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    precision: str
+    parity_max_abs: float | None        # fp32/fp16: worst |onnxruntime − PyTorch|
+    psnr_fp32_db: float | None          # int8: source reconstruction PSNR of the fp32 graph
+    psnr_db: float | None               # int8: the same for the written file
+
+
+def export_fp32_proto(swap_module: nn.Module, resolution: int) -> onnx.ModelProto:
+    """The swap module as an fp32 ONNX graph with a dynamic batch dimension."""
+    example = torch.rand(1, resolution, resolution, 3)
+    dynamic = {name: {0: "N"} for name in (INPUT_FACE, *OUTPUTS)}
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # The TorchScript exporter is deprecated in favour of torch.export, which needs the extra
+        # onnxscript package; this one makes the same plain Conv graph from what is installed.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(swap_module.eval(), (example,), str(path), input_names=[INPUT_FACE],
+                          output_names=list(OUTPUTS), dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+        return onnx.load(str(path))
+
+
+def _session(model: onnx.ModelProto):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = os.cpu_count() or 1
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(model: onnx.ModelProto, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
+    """faces: (N, R, R, 3) float32 BGR 0..1 → the three contract outputs, each (N, R, R, C)."""
+    session = _session(model)
+    chunks = [session.run(None, {INPUT_FACE: faces[i:i + batch]}) for i in range(0, len(faces), batch)]
+    return [np.concatenate([c[k] for c in chunks]) for k in range(3)]
+
+
+def run_torch(swap_module: nn.Module, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
+    with torch.no_grad():
+        chunks = [swap_module(torch.from_numpy(faces[i:i + batch])) for i in range(0, len(faces), batch)]
+    return [np.concatenate([c[k].numpy() for c in chunks]) for k in range(3)]
+
+
+def masked_psnr(prediction: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR in dB over the masked pixels; prediction/truth (N, R, R, 3) 0..1, mask (N, R, R, 1) 0..1."""
+    weight = np.broadcast_to(mask, prediction.shape)
+    mse = float((weight * (prediction - truth) ** 2).sum() / max(weight.sum(), 1e-8))
+    return float(10 * np.log10(1.0 / max(mse, 1e-12)))
+
+
+def _to_fp16(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto:
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    # the contract's inputs and outputs stay float32; only the inside runs in half precision
+    return convert_float_to_float16(model, keep_io_types=True)
+
+
+def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Faces(CalibrationDataReader):
+        def __init__(self):
+            self._faces = iter(calibration[i:i + 1] for i in range(len(calibration)))
+
+        def get_next(self):
+            face = next(self._faces, None)
+            return None if face is None else {INPUT_FACE: face}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, prepared, quantized = (Path(tmp) / n for n in ("fp32.onnx", "pre.onnx", "int8.onnx"))
+        onnx.save(model, str(plain))
+        quant_pre_process(str(plain), str(prepared))
+        quantize_static(str(prepared), str(quantized), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        return onnx.load(str(quantized))
+
+
+PRECISIONS: Registry[Callable[[onnx.ModelProto, np.ndarray], onnx.ModelProto]] = Registry("precision")
+PRECISIONS.register("fp32")(lambda model, calibration: model)
+PRECISIONS.register("fp16")(_to_fp16)
+PRECISIONS.register("int8")(_to_int8)
+
+
+def write_model_atomic(model: onnx.ModelProto, path: Path) -> None:
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, precision: str = "fp32",
+                      source_faces: np.ndarray | None = None, target_faces: np.ndarray | None = None,
+                      force: bool = False) -> ExportResult:
+    """Export, check and write the swap path.
+
+    swap_module: NHWC contract module (see ``models.build_swap_module``); source_faces / target_faces:
+    (N, R, R, 3) float32 BGR 0..1 faceset faces (int8 needs them for calibration and its PSNR check).
+    """
+    to_precision = PRECISIONS.get(precision)
+    resolution = card.resolution
+    fp32 = export_fp32_proto(swap_module, resolution)
+    rng = np.random.default_rng(0)
+    random_faces = rng.random((4, resolution, resolution, 3), dtype=np.float32)
+    real = [f for f in (source_faces, target_faces) if f is not None and len(f)]
+    calibration = np.concatenate(real) if real else random_faces
+    if precision == "int8" and not real:
+        raise UserError("int8 export needs faceset faces to calibrate on and to measure its PSNR: give --faceset DIR")
+    model = to_precision(fp32, calibration)
+    onnx.helper.set_model_props(model, {"swapcam": card.to_json()})
+    session = _session(model)
+    check_io([TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_inputs()],
+             [TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_outputs()])
+
+    result = ExportResult(Path(out), precision, None, None, None)
+    if precision in PARITY_TOLERANCE:
+        faces = np.concatenate([random_faces, *(f[:16] for f in real)])
+        worst = max(float(np.abs(a - b).max()) for a, b in zip(run_onnx(model, faces), run_torch(swap_module, faces), strict=True))
+        result.parity_max_abs = worst
+        if not worst <= PARITY_TOLERANCE[precision]:
+            raise UserError(f"{precision} export failed parity: onnxruntime differs from PyTorch by {worst:.2e} "
+                            f"(allowed {PARITY_TOLERANCE[precision]:.0e}); nothing was written")
+    else:
+        faces = source_faces[:64] if source_faces is not None and len(source_faces) else calibration[:64]
+        reference = run_onnx(fp32, faces)
+        quantized = run_onnx(model, faces)
+        result.psnr_fp32_db = masked_psnr(reference[1], faces, reference[2])
+        result.psnr_db = masked_psnr(quantized[1], faces, reference[2])
+        drop = result.psnr_fp32_db - result.psnr_db
+        if drop > MAX_INT8_PSNR_DROP_DB and not force:
+            raise UserError(f"int8 loses {drop:.2f} dB of reconstruction PSNR against fp32 (allowed "
+                            f"{MAX_INT8_PSNR_DROP_DB} dB); nothing was written: use fp32, or --force to write it anyway")
+    write_model_atomic(model, Path(out))
+    return result
+
+
+def faces_from_faceset(folder: str | Path, resolution: int, limit: int = 64) -> np.ndarray:
+    """Up to ``limit`` faces spread over a faceset, resized to the model: (N, R, R, 3) float32 BGR 0..1."""
+    import cv2
+
+    from .faceset import Faceset
+
+    faceset = Faceset(folder)
+    picks = np.linspace(0, len(faceset) - 1, min(limit, len(faceset))).round().astype(int)
+    faces = [cv2.resize(faceset.image(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
+             for i in picks]
+    return np.stack(faces).astype(np.float32) / 255.0
+
+
+def ms_per_face(model: onnx.ModelProto, resolution: int, threads: int = 2, runs: int = 50) -> float:
+    """Median onnxruntime CPU time of one face, after a warm-up run."""
+    import statistics
+    import time
+
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    face = np.random.default_rng(1).random((1, resolution, resolution, 3), dtype=np.float32)
+    session.run(None, {INPUT_FACE: face})
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, {INPUT_FACE: face})
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
