@@ -175,7 +175,7 @@ def monge_kantorovich_transfer(face: np.ndarray, reference: np.ndarray, mask: np
     return _apply_affine(face, T, mean_r - T @ mean_f)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sot_step(pixels, sample_idx, ref_samples, weights, rotation, bins):
     """One sliced-OT step, in place: along each row of ``rotation``, move every pixel by the 1-D
     optimal-transport displacement from the face samples' weighted distribution to the reference's.
@@ -248,7 +248,7 @@ def _sot_step(pixels, sample_idx, ref_samples, weights, rotation, bins):
             pixels[j, 2] += s * rotation[k, 2]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _edge_cdf(values, weights, total, lo, width, cdf):
     """Weighted CDF of values (K,) at the bins + 1 edges ``lo + e * width`` into cdf (bins + 1,)."""
     bins = cdf.shape[0] - 1

@@ -339,7 +339,7 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- numba cores
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _vertex_normals(pos: np.ndarray, tris: np.ndarray) -> np.ndarray:
     """Area-weighted unit normals (P, 3) float32 of positions ``pos`` (P, 3) over ``tris`` (T, 3)."""
     out = np.zeros(pos.shape, np.float32)
@@ -361,7 +361,7 @@ def _vertex_normals(pos: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rasterize(xy, depth, uv, light, spec, tris, cull, alpha_test, atlas, out, zbuf):
     """Z-buffered, Gouraud-lit, textured triangles into ``out`` (h, w, 3) uint8 in place.
 

@@ -73,7 +73,7 @@ def _blend_taps(src, p00, p10, p01, p11, wts, u, dst, o, to_unit):
             dst[np.uint64(o + c)] = (s + _WEIGHT_HALF) >> _WEIGHT_BITS
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _crop_row_clamped(src, h, w, row_x, row_y, col_x, col_y, wts, dst, o, to_unit):
     """One crop row that reaches past the frame edge: the taps are clamped, exactly BORDER_REPLICATE.
 
@@ -151,12 +151,12 @@ def _crop_rows(frame, M, out, to_unit):
             _crop_row_clamped(src, h, w, row_x, row_y, col_x, col_y, wts, dst, o, to_unit)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _crop_u8(frame, M, out):
     _crop_rows(frame, M, out, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _crop_f32(frame, M, out):
     _crop_rows(frame, M, out, True)
 
@@ -183,7 +183,7 @@ def crop_aligned(frame: np.ndarray, M: np.ndarray, size: int, out: np.ndarray | 
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _paste_box(M, r, width, height):
     """Frame box (x0, y0, x1, y1), half-open, holding every pixel a paste of an r × r crop can touch.
 
@@ -208,7 +208,7 @@ def _paste_box(M, r, width, height):
     return x0, y0, x1, y1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
     """Fused inverse warp + alpha blend over the box [x0, x1) × [y0, y1); see :func:`paste_back`.
 
