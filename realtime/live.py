@@ -22,6 +22,7 @@ from .detect import DetectSettings, make_detector
 from .errors import UserError
 from .mask import MaskBuilder, MaskSettings
 from .output import OutputSettings, open_sink
+from .provenance import LabelledSink
 from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings, Processed
 from .report import summary_lines, write_json_atomic
 from .settings import to_dict
@@ -55,6 +56,7 @@ class LiveRun:
     config: LiveConfig = field(default_factory=LiveConfig)
     report_path: str | Path | None = None
     on_output: Callable[[Processed], None] | None = None
+    keep_original: bool = False  # Processed.original holds each frame before swapping (side-by-side views)
 
 
 class _Replay:
@@ -102,7 +104,8 @@ def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line,
     _warm_up_kernels(swapper.resolution)
     detector = make_detector(cfg.detect)
     processor = FrameProcessor(detector, LandmarkStabilizer(cfg.stabilize), aligner, swapper,
-                               MaskBuilder(cfg.mask, swapper.resolution), cfg.color, cfg.detect.choose)
+                               MaskBuilder(cfg.mask, swapper.resolution), cfg.color, cfg.detect.choose,
+                               run.keep_original)
     source = open_source(run.input, cfg.capture)
     sink = None
     try:
@@ -111,6 +114,8 @@ def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line,
             raise UserError(f"input {run.input} has no frames: check the file or folder")
         height, width = first.image.shape[:2]
         sink = open_sink(run.output, width, height, source.fps, cfg.output)
+        if cfg.output.label:
+            sink = LabelledSink(sink, cfg.output.label)
         log(f"swapcam: {run.input} ({width}x{height} @ {source.fps:.3g} fps, {'live' if source.live else 'every frame'}) "
             f"→ {swapper.name} [{swapper.provider}, {swapper.resolution}px, coverage {aligner.coverage}] → {run.output}")
         pipeline = Pipeline(_Replay(source, first), processor, sink, width, height, cfg.pipeline, run.on_output)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+from .provenance import DEFAULT_LABEL
 from .registry import Registry
 from .settings import Settings, setting
 
@@ -29,6 +30,8 @@ class OutputSettings(Settings):
     device: str | None = setting(None, "virtual camera device, e.g. /dev/video10 (default: the first free one)")
     backend: str | None = setting(None, "pyvirtualcam backend: v4l2loopback, obs or unitycapture (default: auto)")
     codec: str = setting("mp4v", "FourCC of the video codec for file output")
+    label: str = setting(DEFAULT_LABEL, "disclosure label drawn on every output frame "
+                         "(\"\" to leave frames unlabelled, e.g. when the call itself discloses it)")
 
 
 class Sink(Protocol):

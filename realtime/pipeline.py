@@ -64,6 +64,7 @@ class Processed:
     faces_swapped: int = 0
     fault: str | None = None               # why the original passed through (None = swapped or no face)
     stages_ms: dict[str, float] = field(default_factory=dict)
+    original: np.ndarray | None = None     # the frame before swapping, when the processor keeps it
 
 
 class StageClock:
@@ -106,7 +107,8 @@ class FrameProcessor:
     """detect → stabilize → align → swap → mask → colour → blend for one frame at a time."""
 
     def __init__(self, detector: Detector, stabilizer: LandmarkStabilizer, aligner: Aligner, swapper: Swapper,
-                 masker: MaskBuilder, color: ColorSettings, choose: str):
+                 masker: MaskBuilder, color: ColorSettings, choose: str, keep_original: bool = False):
+        self.keep_original = keep_original
         self.detector = detector
         self.stabilizer = stabilizer
         self.aligner = aligner
@@ -122,8 +124,9 @@ class FrameProcessor:
             image = frame.image
             if not (isinstance(image, np.ndarray) and image.shape == (height, width, 3) and image.dtype == np.uint8):
                 raise FrameFault("bad_frame")
+            original = image.copy() if self.keep_original else None
             faces_swapped = self._swap_faces(image, frame.media_time, clock)
-            return Processed(frame, image, faces_swapped, None, clock.ms)
+            return Processed(frame, image, faces_swapped, None, clock.ms, original)
         except FrameFault as fault:
             return self._pass_through(frame, fault.kind, clock, width, height)
         except Exception as err:  # a stage bug must not stop the stream; the report names it
@@ -134,7 +137,7 @@ class FrameProcessor:
             image = conform(frame.image, width, height)
         except FrameFault:
             image = np.zeros((height, width, 3), np.uint8)
-        return Processed(frame, image, 0, kind, clock.ms)
+        return Processed(frame, image, 0, kind, clock.ms, image.copy() if self.keep_original else None)
 
     def _swap_faces(self, image: np.ndarray, media_time: float, clock: StageClock) -> int:
         with clock("detect"):

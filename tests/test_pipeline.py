@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from swapcam.realtime.capture import Frame
 from swapcam.realtime.live import LiveConfig, LiveRun, run_live
+from swapcam.realtime.output import OutputSettings
 from swapcam.realtime.pipeline import (
     ColorSettings,
     FrameProcessor,
@@ -42,7 +43,7 @@ def test_stream_swaps_the_face_and_leaves_the_background(synthetic_clip, inverti
     out, report_path = tmp_path / "out.mp4", tmp_path / "r.json"
     outputs: dict[int, Processed] = {}
     # no colour transfer, so the face pixels must be the model's exact inversion
-    config = LiveConfig(color=ColorSettings(mode="none"))
+    config = LiveConfig(color=ColorSettings(mode="none"), output=OutputSettings(label=""))
     report = run_live(LiveRun(input=f"file:{path}", model=inverting_model_path, output=f"file:{out}", config=config,
                               report_path=report_path, on_output=lambda p: outputs.setdefault(p.frame.index, p)),
                       log=lambda line: None)
@@ -149,9 +150,23 @@ def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
     path, decoded, _ = synthetic_clip
     frames = []
     report = run_live(LiveRun(input=f"file:{path}", model=model, output="null",
-                              config=LiveConfig(pipeline=PipelineSettings(max_frames=10)),
+                              config=LiveConfig(pipeline=PipelineSettings(max_frames=10), output=OutputSettings(label="")),
                               on_output=lambda p: frames.append(p)), log=lambda line: None)
     assert report["frames"] == 10 and report["frames_swapped"] == 0
     assert report["faults"].get("nan_output", 0) >= 9
     for p in frames:
         np.testing.assert_array_equal(p.image, decoded[p.frame.index])
+
+
+def test_output_frames_carry_the_disclosure_label_by_default(synthetic_clip, inverting_model_path):
+    path, decoded, _ = synthetic_clip
+    frames = []
+    run_live(LiveRun(input=f"file:{path}", model=inverting_model_path, output="null",
+                     config=LiveConfig(pipeline=PipelineSettings(max_frames=3)), on_output=frames.append),
+             log=lambda line: None)
+    for p in frames:
+        height = p.image.shape[0]
+        corner = (slice(height - 30, height), slice(0, 200))
+        changed = np.abs(p.image[corner].astype(int) - decoded[p.frame.index][corner].astype(int)).max(2)
+        assert (changed > 60).mean() > 0.3        # darkened box with white text
+        assert (p.image[corner] > 200).all(2).sum() > 30   # the white letters

@@ -1,0 +1,45 @@
+"""Disclosure label: every frame swapcam outputs says that it was altered, unless turned off.
+
+Pure core: :func:`draw_label` (draws in place). Wrapper: :class:`LabelledSink` labels every frame on
+its way to any sink, so the virtual camera, the window and files all carry it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+DEFAULT_LABEL = "AI-altered video (swapcam)"
+
+
+def draw_label(image: np.ndarray, text: str) -> None:
+    """Write ``text`` in the bottom-left corner of ``image`` ((H, W, 3) uint8 BGR), white on a dark
+    box, scaled to the frame height so it stays legible and small at any size."""
+    height = image.shape[0]
+    scale = max(0.35, height / 1400)
+    thickness = max(1, round(scale * 1.5))
+    (width, text_height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    margin = max(4, round(6 * scale))
+    x0, y1 = margin, height - margin
+    y0 = y1 - text_height - baseline - 2 * margin
+    region = image[max(0, y0):y1, x0:x0 + width + 2 * margin]
+    region //= 3  # darken rather than cover, so the picture stays visible behind the text
+    cv2.putText(image, text, (x0 + margin, y1 - margin - baseline), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+class LabelledSink:
+    def __init__(self, sink, text: str):
+        self.sink = sink
+        self.text = text
+
+    def write(self, frame: np.ndarray) -> None:
+        draw_label(frame, self.text)
+        self.sink.write(frame)
+
+    def close(self) -> None:
+        self.sink.close()
+
+    @property
+    def closed_by_user(self) -> bool:
+        return getattr(self.sink, "closed_by_user", False)
