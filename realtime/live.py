@@ -22,8 +22,8 @@ from .detect import DetectSettings, make_detector
 from .errors import UserError
 from .mask import MaskBuilder, MaskSettings
 from .output import OutputSettings, open_sink
-from .provenance import LabelledSink
 from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings, Processed
+from .provenance import LabelledSink
 from .report import summary_lines, write_json_atomic
 from .settings import to_dict
 from .stabilize import LandmarkStabilizer, StabilizeSettings
