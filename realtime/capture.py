@@ -175,7 +175,23 @@ class FileSource:
         self.capture.release()
 
 
-class ImageFolderSource:
+class RandomAccessSource:
+    """Base for sources that can jump to any frame: when live and late, skip straight to the frame
+    due now instead of reading the ones in between."""
+
+    live: bool
+    pacer: Pacer
+    skipped: int
+    _next: int
+
+    def _catch_up(self) -> None:
+        if self.live:
+            due = self.pacer.wait_for(self._next)
+            self.skipped += due - self._next
+            self._next = due
+
+
+class ImageFolderSource(RandomAccessSource):
     def __init__(self, argument: str, settings: CaptureSettings):
         folder = Path(argument)
         if not folder.is_dir():
@@ -193,10 +209,7 @@ class ImageFolderSource:
         self._next = 0
 
     def read(self) -> Frame | None:
-        if self.live:
-            due = self.pacer.wait_for(self._next)
-            self.skipped += due - self._next
-            self._next = due
+        self._catch_up()
         while True:
             position = self._next % len(self.paths) if self.loop else self._next
             if position >= len(self.paths):
@@ -214,7 +227,7 @@ class ImageFolderSource:
         pass
 
 
-class SyntheticSource:
+class SyntheticSource(RandomAccessSource):
     length = None
     unreadable = 0
 
@@ -229,10 +242,7 @@ class SyntheticSource:
         self._next = 0
 
     def read(self) -> Frame | None:
-        if self.live:
-            due = self.pacer.wait_for(self._next)
-            self.skipped += due - self._next
-            self._next = due
+        self._catch_up()
         synthetic = self.video.frame(self._next)
         frame = Frame(self._next, synthetic.image, time.perf_counter(), self._next / self.fps)
         self._next += 1

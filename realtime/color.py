@@ -139,6 +139,31 @@ def reinhard_transfer(face: np.ndarray, reference: np.ndarray, mask: np.ndarray)
     return out
 
 
+def _gaussian_transfer(face: np.ndarray, reference: np.ndarray, mask: np.ndarray,
+                       linear_map: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``x → A (x − μ_f) + μ_r`` with ``A = linear_map(C_f, C_r)`` from the weighted statistics."""
+    weights, total = _weights(mask)
+    if total < _MIN_WEIGHT:
+        return face
+    mean_f, cov_f = _weighted_mean_cov(face.reshape(-1, 3), weights, total)
+    mean_r, cov_r = _weighted_mean_cov(reference.reshape(-1, 3), weights, total)
+    A = linear_map(cov_f, cov_r)
+    return _apply_affine(face, A, mean_r - A @ mean_f)
+
+
+def _pca_map(cov_f: np.ndarray, cov_r: np.ndarray) -> np.ndarray:
+    root_r, _ = _sqrtm(cov_r)
+    _, inv_root_f = _sqrtm(cov_f)
+    return root_r @ inv_root_f
+
+
+def _monge_kantorovich_map(cov_f: np.ndarray, cov_r: np.ndarray) -> np.ndarray:
+    root_f, inv_root_f = _sqrtm(cov_f)
+    # The middle term is in squared covariance units: a covariance-sized eps would swamp it.
+    middle, _ = _sqrtm(root_f @ cov_r @ root_f, _COV_EPS**2)
+    return inv_root_f @ middle @ inv_root_f
+
+
 @COLOR_TRANSFERS.register("lct")
 def linear_transfer(face: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Linear colour transfer in BGR: ``x → C_r^½ C_f^-½ (x − μ_f) + μ_r`` (PCA form).
@@ -146,15 +171,7 @@ def linear_transfer(face: np.ndarray, reference: np.ndarray, mask: np.ndarray) -
     Matches the weighted mean and covariance. Symmetric square roots (rather than Cholesky factors)
     keep the result independent of the channel order.
     """
-    weights, total = _weights(mask)
-    if total < _MIN_WEIGHT:
-        return face
-    mean_f, cov_f = _weighted_mean_cov(face.reshape(-1, 3), weights, total)
-    mean_r, cov_r = _weighted_mean_cov(reference.reshape(-1, 3), weights, total)
-    root_r, _ = _sqrtm(cov_r)
-    _, inv_root_f = _sqrtm(cov_f)
-    A = root_r @ inv_root_f
-    return _apply_affine(face, A, mean_r - A @ mean_f)
+    return _gaussian_transfer(face, reference, mask, _pca_map)
 
 
 @COLOR_TRANSFERS.register("mkl")
@@ -163,16 +180,7 @@ def monge_kantorovich_transfer(face: np.ndarray, reference: np.ndarray, mask: np
 
     ``T = C_f^-½ (C_f^½ C_r C_f^½)^½ C_f^-½`` (symmetric, T C_f T = C_r), then ``x → T (x − μ_f) + μ_r``.
     """
-    weights, total = _weights(mask)
-    if total < _MIN_WEIGHT:
-        return face
-    mean_f, cov_f = _weighted_mean_cov(face.reshape(-1, 3), weights, total)
-    mean_r, cov_r = _weighted_mean_cov(reference.reshape(-1, 3), weights, total)
-    root_f, inv_root_f = _sqrtm(cov_f)
-    # The middle term is in squared covariance units: a covariance-sized eps would swamp it.
-    middle, _ = _sqrtm(root_f @ cov_r @ root_f, _COV_EPS**2)
-    T = inv_root_f @ middle @ inv_root_f
-    return _apply_affine(face, T, mean_r - T @ mean_f)
+    return _gaussian_transfer(face, reference, mask, _monge_kantorovich_map)
 
 
 @njit(cache=True, nogil=True)
