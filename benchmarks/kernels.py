@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from swapcam.realtime.color import COLOR_TRANSFERS
 from swapcam.realtime.warp import crop_aligned, paste_back
 

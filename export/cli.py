@@ -148,6 +148,7 @@ class ExportCommand:
         from pathlib import Path
 
         import onnx
+
         from swapcam.realtime import __version__
 
         from .models import build_swap_module

@@ -24,9 +24,10 @@ import kornia.augmentation as K
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import Tensor
+
 from swapcam.realtime.color import COLOR_TRANSFERS
 from swapcam.realtime.errors import UserError
-from torch import Tensor
 
 from .faceset import Faceset
 

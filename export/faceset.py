@@ -27,6 +27,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.mask import FACE_OVAL, hull_mask
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 import kornia
 import torch
 import torch.nn.functional as F
-from swapcam.realtime.registry import Registry
 from torch import Tensor
+
+from swapcam.realtime.registry import Registry
 
 PixelLoss = Callable[[Tensor, Tensor], Tensor]
 PIXEL_LOSSES: Registry[PixelLoss] = Registry("pixel loss")

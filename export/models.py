@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor, nn
+
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.registry import Registry
-from torch import Tensor, nn
 
 IDENTITIES = ("source", "target")
 #: encoder downscales; the resolution must be a multiple of 2**DOWNSCALES

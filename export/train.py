@@ -34,11 +34,12 @@ import cv2
 import numpy as np
 import torch
 import torch.distributed as torch_dist
+from torch import nn
+from tqdm import tqdm
+
 from swapcam.realtime.contract import ModelCard
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.settings import to_dict
-from torch import nn
-from tqdm import tqdm
 
 from .cli import ModelSettings, TrainSettings
 from .data import (

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import onnx
 import pytest
+
 from swapcam.export.extract import ExtractSettings, extract
 from swapcam.realtime.contract import ModelCard
 from swapcam.realtime.testmodel import build_inverting_model

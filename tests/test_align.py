@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from swapcam.realtime.align import (
     ALIGN_INDICES,
     ALIGN_TEMPLATE,

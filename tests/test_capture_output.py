@@ -3,6 +3,7 @@ import time
 import cv2
 import numpy as np
 import pytest
+
 from swapcam.realtime.capture import CaptureSettings, Pacer, open_source
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.output import OutputSettings, VirtualCameraSink, open_sink

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from swapcam.realtime.color import (
     _SOT_BINS,
     _SOT_ROTATIONS,

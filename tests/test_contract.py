@@ -2,6 +2,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
+
 from swapcam.realtime.contract import ContractError, ModelCard, TensorInfo, check_io
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.swap import Swapper, SwapSettings

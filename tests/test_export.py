@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
+
 from swapcam.export import onnx_export
 from swapcam.export.cli import ModelSettings, TrainSettings
 from swapcam.export.models import PRESETS, build_model, build_swap_module

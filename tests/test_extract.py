@@ -5,6 +5,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+
 from swapcam.export.extract import ExtractSettings, extract
 from swapcam.export.faceset import Faceset, head_pose
 from swapcam.realtime.align import align_matrix, transform_points

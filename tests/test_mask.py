@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from swapcam.realtime.align import transform_points
 from swapcam.realtime.mask import MaskBuilder, MaskSettings, hull_mask, refine_mask, scale_offset_matrix
 

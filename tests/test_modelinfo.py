@@ -4,6 +4,7 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
 from swapcam.realtime.contract import ModelCard
 from swapcam.realtime.modelinfo import count_flops, model_info
 from swapcam.realtime.testmodel import build_inverting_model

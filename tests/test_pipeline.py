@@ -5,6 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+
 from swapcam.realtime.capture import Frame
 from swapcam.realtime.live import LiveConfig, LiveRun, run_live
 from swapcam.realtime.output import OutputSettings
@@ -137,6 +138,7 @@ def test_faults_pass_the_original_through_and_are_counted():
 def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
     import onnx
     from onnx import helper
+
     from swapcam.realtime.testmodel import build_inverting_model
 
     model = build_inverting_model(64)

@@ -1,6 +1,7 @@
 import argparse
 
 import pytest
+
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.mask import MaskSettings
 from swapcam.realtime.settings import add_arguments, from_sources, load_config

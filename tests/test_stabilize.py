@@ -1,4 +1,5 @@
 import numpy as np
+
 from swapcam.realtime.stabilize import LandmarkStabilizer, StabilizeSettings, one_euro_step
 
 

@@ -7,6 +7,7 @@ import itertools
 import cv2
 import numpy as np
 import pytest
+
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.synthetic import (
     EXPRESSIONS,

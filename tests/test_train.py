@@ -18,6 +18,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+
 from swapcam.export.cli import ModelSettings, TrainSettings
 from swapcam.export.losses import dssim_window, reconstruction_losses
 from swapcam.export.models import PRESETS, build_model, build_swap_module, swap_flops

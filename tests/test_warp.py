@@ -3,6 +3,7 @@
 import cv2
 import numpy as np
 import pytest
+
 from swapcam.realtime.warp import crop_aligned, paste_back
 
 H, W = 240, 320
