@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
+from torch import nn
+
 from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo, check_io
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.registry import Registry
-from torch import nn
 
 OPSET = 17
 PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
@@ -125,6 +126,9 @@ def write_model_atomic(model: onnx.ModelProto, path: Path) -> None:
         raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model is an ordinary file
     try:
         onnx.save(model, tmp)
         os.replace(tmp, path)
