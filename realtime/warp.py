@@ -184,18 +184,38 @@ def crop_aligned(frame: np.ndarray, M: np.ndarray, size: int, out: np.ndarray | 
 
 
 @njit(cache=True, nogil=True)
-def _paste_box(M, r, width, height):
-    """Frame box (x0, y0, x1, y1), half-open, holding every pixel a paste of an r × r crop can touch.
+def _mask_extent(mask):
+    """(u0, v0, u1, v1), inclusive: the columns and rows of ``mask`` (r, r) holding a non-zero value;
+    u1 < u0 when the mask is all zero."""
+    r = mask.shape[0]
+    u0 = v0 = r
+    u1 = v1 = -1
+    for v in range(r):
+        for u in range(r):
+            if mask[v, u] > 0:
+                u0, u1 = min(u0, u), max(u1, u)
+                v0, v1 = min(v0, v), max(v1, v)
+    return u0, v0, u1, v1
 
-    The bilinear sample is non-zero for crop coordinates in (-1, r), so the corners of that square
-    (not those of the pixel centres 0..r-1) are mapped back; one more pixel of margin on each side
-    covers the 1/32-pixel coordinate rounding. Clipped to the frame; empty when x0 == x1 or y0 == y1.
+
+@njit(cache=True, nogil=True)
+def _paste_box(M, mask, width, height):
+    """Frame box (x0, y0, x1, y1), half-open, holding every pixel the paste can change.
+
+    Only where the bilinear sample of the mask is non-zero does a pixel change: crop coordinates in
+    (u0 - 1, u1 + 1) × (v0 - 1, v1 + 1) around the mask's non-zero extent. The corners of that
+    rectangle are mapped back; one more pixel of margin on each side covers the 1/32-pixel coordinate
+    rounding. Bounding by the mask rather than the whole crop matters: at coverage 2.2 the face hull
+    fills about a third of the crop's area. Clipped to the frame; empty when x0 == x1 or y0 == y1.
     """
+    u0, v0, u1, v1 = _mask_extent(mask)
+    if u1 < u0:
+        return 0, 0, 0, 0
     inv = _inverse(M)
     xmin = ymin = np.inf
     xmax = ymax = -np.inf
-    for u in (-1.0, float(r)):
-        for v in (-1.0, float(r)):
+    for u in (u0 - 1.0, u1 + 1.0):
+        for v in (v0 - 1.0, v1 + 1.0):
             x = inv[0, 0] * u + inv[0, 1] * v + inv[0, 2]
             y = inv[1, 0] * u + inv[1, 1] * v + inv[1, 2]
             xmin, xmax = min(xmin, x), max(xmax, x)
@@ -290,14 +310,15 @@ def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
 def paste_back(
     frame: np.ndarray, face: np.ndarray, mask: np.ndarray, M: np.ndarray, out: np.ndarray | None = None
 ) -> tuple[int, int, int, int]:
-    """Warp the aligned face back into the frame and alpha-blend it, in one pass over the face box.
+    """Warp the aligned face back into the frame and alpha-blend it, in one pass over the box the
+    mask's non-zero part maps to.
 
     frame: (H, W, 3) uint8 BGR. face: (r, r, 3) float32 0..1 BGR in aligned space. mask: (r, r)
     float32 0..1 alpha in aligned space. M: (2, 3) float64, frame → crop.
     Writes ``out = frame * (1 - a) + face * 255 * a`` (rounded, clipped) where face and a are sampled
     bilinearly at ``M @ (x, y, 1)`` with a constant-0 border; out defaults to frame (in place).
-    Only the returned box (x0, y0, x1, y1, half-open) is read or written; with a separate ``out``,
-    its pixels outside the box are left as they were.
+    Only the returned box (x0, y0, x1, y1, half-open; empty for an all-zero mask) is read or written;
+    with a separate ``out``, its pixels outside the box are left as they were.
     Same result as two ``cv2.warpAffine(..., (W, H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
     borderMode=cv2.BORDER_CONSTANT)`` (face, mask) and the blend, within one grey level.
     """
@@ -314,10 +335,9 @@ def paste_back(
     elif out.shape != frame.shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
         raise ValueError(f"out must be C-contiguous {frame.shape} uint8, got {out.shape} {out.dtype}")
     M = np.asarray(M, np.float64)
-    box = _paste_box(M, r, w, h)
+    mask = np.ascontiguousarray(mask)
+    box = _paste_box(M, mask, w, h)
     x0, y0, x1, y1 = box
     if x1 > x0 and y1 > y0:
-        _paste_kernel(
-            frame, np.ascontiguousarray(face), np.ascontiguousarray(mask), M, out, out is frame, x0, y0, x1, y1
-        )
+        _paste_kernel(frame, np.ascontiguousarray(face), mask, M, out, out is frame, x0, y0, x1, y1)
     return box
