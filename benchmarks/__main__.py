@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only kernels,pipeline] [--model M.onnx] [--out DIR]``
+"""``python -m benchmarks [--quick] [--only kernels,model,pipeline] [--model M.onnx] [--repeat N] [--out DIR]``
 
 Writes DIR/results.json, DIR/results.md and DIR/stages.png (per-stage latency). ``--quick`` runs
 every section briefly; CI uses it to check the suite runs and writes valid JSON, never to judge speed.
@@ -10,10 +10,10 @@ import argparse
 import json
 from pathlib import Path
 
-from . import kernels, pipeline
+from . import kernels, model, pipeline
 from .common import machine
 
-SECTIONS = {"kernels": kernels, "pipeline": pipeline}
+SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline}
 
 
 def chart(results: dict[str, object], path: Path) -> bool:
@@ -47,7 +47,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (checks the suite works)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
-    parser.add_argument("--model", help="model for the pipeline section (default: the built-in test model)")
+    parser.add_argument("--model", help="model for the pipeline section (default: the live preset, untrained weights)")
+    parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per case; medians are reported")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
     args = parser.parse_args()
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -63,7 +64,7 @@ def main() -> int:
     for name in wanted:
         print(f"benchmarks: {name}…", flush=True)
         section = SECTIONS[name]
-        results[name] = section.run(args.quick, args.model) if name == "pipeline" else section.run(args.quick)
+        results[name] = section.run(args.quick, args.model, args.repeat) if name == "pipeline" else section.run(args.quick)
         lines += [f"## {name}", "", *section.markdown(results[name]), ""]
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "results.md").write_text("\n".join(lines) + "\n")

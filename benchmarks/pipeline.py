@@ -1,12 +1,15 @@
 """Pipeline and start-up: ``swapcam live`` as a user runs it, in a child process.
 
 Each run is a separate process reaped with ``os.wait4``, so its CPU time and peak RSS are its own.
+Full runs repeat each case (``--repeat``) and report field-by-field medians, since one run on a
+shared machine moves by more than most changes do.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,29 +67,67 @@ def _upscaled_clip(folder: Path, seconds: float) -> Path | None:
     return out
 
 
-def run(quick: bool, model: str | None) -> dict[str, object]:
+def median_report(reports: list[dict]) -> dict:
+    """Field by field median of reports with the same layout (non-numbers from the first report)."""
+    first = reports[0]
+    if isinstance(first, dict):
+        return {key: median_report([r[key] for r in reports]) if all(key in r for r in reports) else first[key]
+                for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool) and all(r is not None for r in reports):
+        return round(statistics.median(reports), 2)
+    return first
+
+
+def _repeated(args: list[str], repeat: int) -> dict[str, object]:
+    reports = [run_live(args) for _ in range(repeat)]
+    summary = median_report(reports)
+    summary["runs"] = [{"fps": r["fps"], "p95_ms": r["latency_ms"]["p95"], "dropped": r["frames_dropped"]}
+                       for r in reports]
+    return summary
+
+
+def _default_model(folder: Path) -> Path:
+    """The ``live`` preset (untrained weights time like trained ones), or the demo model without torch."""
+    try:
+        from .model import preset_graph
+
+        graph = preset_graph("live")
+    except ImportError:
+        from swapcam.realtime.demo import DEMO_MODEL
+
+        return DEMO_MODEL
+    import onnx
+
+    path = folder / "live.onnx"
+    onnx.save(graph, str(path))
+    return path
+
+
+def run(quick: bool, model: str | None, repeat: int) -> dict[str, object]:
     seconds = 3 if quick else 20
-    model_args = ["--model", model] if model else []
-    common = [*model_args, "--output", "null", "--seconds", str(seconds)]
+    repeat = 1 if quick else repeat
     results: dict[str, object] = {}
-    results["synthetic_720p"] = run_live(["--input", "synthetic:size=1280x720,fps=30", *common])
-    if not quick:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        model = model or str(_default_model(Path(tmp)))
+        common = ["--model", model, "--output", "null", "--seconds", str(seconds)]
+        results["synthetic_720p"] = _repeated(["--input", "synthetic:size=1280x720,fps=30", *common], repeat)
+        if not quick:
             clip = _upscaled_clip(Path(tmp), seconds + 2)
             if clip is not None:
-                results["real_clip_720p"] = run_live(["--input", f"file:{clip}", "--pace", "live", *common])
-    with tempfile.TemporaryDirectory() as cache:
-        startup_args = ["--input", "synthetic:size=1280x720", *model_args, "--output", "null", "--max-frames", "1"]
-        cold = run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})
-        warm = run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})
-    results["startup"] = {"cold_s": cold["startup_s"], "warm_s": warm["startup_s"]}
+                results["real_clip_720p"] = _repeated(["--input", f"file:{clip}", "--pace", "live", *common], repeat)
+        with tempfile.TemporaryDirectory() as cache:
+            startup_args = ["--input", "synthetic:size=1280x720", "--model", model, "--output", "null",
+                            "--max-frames", "1"]
+            cold = run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})
+            warm = [run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})["startup_s"] for _ in range(repeat)]
+    results["startup"] = {"cold_s": cold["startup_s"], "warm_s": statistics.median(warm)}
     return results
 
 
 def markdown(results: dict[str, object]) -> list[str]:
     lines = ["| run | fps | latency p50 / p95 / p99 ms | dropped | CPU cores | peak RSS MB |",
              "|---|---|---|---|---|---|"]
-    stage_rows = []
+    stage_rows, notes = [], []
     for name, report in results.items():
         if name == "startup":
             continue
@@ -96,6 +137,10 @@ def markdown(results: dict[str, object]) -> list[str]:
                      f"{report['frames_dropped']} of {report['frames_captured'] + report['frames_dropped']} | "
                      f"{report['cpu_cores']} | {report['peak_rss_mb']} |")
         stage_rows.append((name, report["stages_ms"]))
+        if len(report.get("runs", [])) > 1:
+            runs_fps = ", ".join(f"{r['fps']:.1f}" for r in report["runs"])
+            runs_p95 = ", ".join(f"{r['p95_ms']:.1f}" for r in report["runs"])
+            notes.append(f"{name}: medians of {len(report['runs'])} runs; fps {runs_fps}; p95 ms {runs_p95}.")
     stages = sorted({s for _, st in stage_rows for s in st}, key=lambda s: list(stage_rows[0][1]).index(s)
                     if s in stage_rows[0][1] else 99)
     lines += ["", "| stage ms p50 / p95 | " + " | ".join(n for n, _ in stage_rows) + " |",
@@ -104,6 +149,7 @@ def markdown(results: dict[str, object]) -> list[str]:
         cells = [f"{st[stage]['p50']:.2f} / {st[stage]['p95']:.2f}" if stage in st else "–" for _, st in stage_rows]
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     startup = results["startup"]
+    lines += ["", *notes] if notes else []
     lines += ["", f"Start-up to first output frame: cold (empty Numba cache) {startup['cold_s']} s, "
                   f"warm {startup['warm_s']} s."]
     return lines

@@ -17,10 +17,15 @@ def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
     kernels = data["kernels"]
     assert kernels["crop_128"]["numba_ms"] > 0 and kernels["paste_128"]["speedup"] > 0
     assert set(kernels["color_128_ms"]) == {"rct", "lct", "mkl", "sot", "none"}
+    tiny = data["model"]["tiny"]   # the test extras include torch, so the presets are timed
+    assert tiny["resolution"] == 64 and 0.1 < tiny["gflops"] < 2
+    assert all(tiny[p]["cpu_1t"] > 0 and tiny[p]["cpu_2t"] > 0 for p in ("fp32", "fp16", "int8"))
     synthetic = data["pipeline"]["synthetic_720p"]
     assert synthetic["frames"] > 0 and synthetic["width"] == 1280 and synthetic["peak_rss_mb"] > 0
+    assert synthetic["model"] == "live.onnx" and len(synthetic["runs"]) == 1
     assert data["pipeline"]["startup"]["warm_s"] > 0
-    assert "## kernels" in (tmp_path / "results.md").read_text()
+    markdown = (tmp_path / "results.md").read_text()
+    assert "## kernels" in markdown and "| tiny | 64 |" in markdown
     assert (tmp_path / "stages.png").stat().st_size > 1000
 
 
@@ -28,3 +33,12 @@ def test_unknown_section_is_refused():
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "gpu"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "unknown section gpu" in result.stderr
+
+
+def test_median_report_takes_each_number_from_the_middle_run():
+    from benchmarks.pipeline import median_report
+
+    runs = [{"fps": 30.0, "latency_ms": {"p95": 40.0}, "model": "a", "device": None},
+            {"fps": 28.0, "latency_ms": {"p95": 90.0}, "model": "a", "device": None},
+            {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None}]
+    assert median_report(runs) == {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None}
