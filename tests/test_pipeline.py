@@ -118,7 +118,7 @@ class AlwaysSwaps(FrameProcessor):
     """The real fault handling of FrameProcessor around a swap that always succeeds."""
 
     def __init__(self):
-        pass
+        self.keep_original = False
 
     def _swap_faces(self, image, media_time, clock):
         return 1
