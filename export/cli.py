@@ -45,7 +45,7 @@ class ModelSettings(Settings):
 
     section = "model"
     preset: str | None = setting(None, "model preset: live (CPU real time, 128 px DF), quality (GPU, 224 px LIAE), "
-                                 "tiny (tests and demos, 64 px); default live, or the checkpoint's when resuming")
+                                 "demo (the shipped demo model, 96 px), tiny (tests, 64 px); default live, or the checkpoint's when resuming")
     arch: str | None = setting(None, "override the preset's architecture: df or liae")
     resolution: int | None = setting(None, "override the face resolution (multiple of 16)", low=32, high=1024)
     encoder_dims: int | None = setting(None, "override the first encoder stage's channels", low=1, high=1024)
@@ -152,7 +152,8 @@ class ExportCommand:
         from swapcam.realtime import __version__
 
         from .models import build_swap_module
-        from .onnx_export import export_fp32_proto, export_swap_model, faces_from_faceset, ms_per_face
+        from .evaluate import faces_from_faceset
+        from .onnx_export import export_fp32_proto, export_swap_model, ms_per_face
         from .train import CHECKPOINT_NAME, load_model
 
         path = Path(args.checkpoint)
@@ -182,4 +183,23 @@ class ExportCommand:
         fp32 = ms_per_face(export_fp32_proto(swap_module, resolution), resolution)
         print(f"swapcam export: wrote {args.out} ({args.precision}, {identity}); CPU 2 threads: {written:.2f} ms/face, "
               f"fp32 {fp32:.2f} ms/face, ratio {written / fp32:.2f}", file=sys.stderr)
+        return 0
+
+
+class EvaluateCommand:
+    help = "measure how well a model reconstructs held-out faces of the identity it renders (PSNR)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("model", metavar="MODEL.onnx", help="a swap model (.onnx or .dfm)")
+        parser.add_argument("--faceset", required=True, metavar="DIR",
+                            help="faces of the identity the model renders that training never saw")
+        parser.add_argument("--limit", type=int, default=256, metavar="N", help="faces to use, spread over the faceset")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .evaluate import evaluate
+
+        if args.limit < 1:
+            raise UserError(f"--limit {args.limit} must be at least 1")
+        for line in evaluate(args.model, args.faceset, args.limit).lines():
+            print(f"swapcam evaluate: {line}")
         return 0

@@ -221,7 +221,7 @@ def test_bad_inputs_name_the_problem_and_the_fix(facesets, tmp_path):
     refused("coverage 2.6.*re-extract them with the same --coverage",
             TrainRun(source=facesets["ada"], targets=[other], out=tmp_path / "b", progress=False))
     refused("smaller than the 224 px model: re-extract", run_for(facesets, tmp_path / "c"), ModelSettings(preset="quality"))
-    refused("unknown model preset 'huge': choose one of live, quality, tiny", run_for(facesets, tmp_path / "d"),
+    refused("unknown model preset 'huge': choose one of live, quality, demo, tiny", run_for(facesets, tmp_path / "d"),
             ModelSettings(preset="huge"))
     refused("--resolution 72 is not a multiple of 16", run_for(facesets, tmp_path / "e"),
             ModelSettings(preset="tiny", resolution=72))
