@@ -29,6 +29,8 @@ from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.registry import Registry
 
+from .evaluate import cpu_session, masked_psnr, run_onnx
+
 OPSET = 17
 PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
 MAX_INT8_PSNR_DROP_DB = 1.0
@@ -57,33 +59,10 @@ def export_fp32_proto(swap_module: nn.Module, resolution: int) -> onnx.ModelProt
         return onnx.load(str(path))
 
 
-def _session(model: onnx.ModelProto):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = os.cpu_count() or 1
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-
-def run_onnx(model: onnx.ModelProto, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
-    """faces: (N, R, R, 3) float32 BGR 0..1 → the three contract outputs, each (N, R, R, C)."""
-    session = _session(model)
-    chunks = [session.run(None, {INPUT_FACE: faces[i:i + batch]}) for i in range(0, len(faces), batch)]
-    return [np.concatenate([c[k] for c in chunks]) for k in range(3)]
-
-
 def run_torch(swap_module: nn.Module, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
     with torch.no_grad():
         chunks = [swap_module(torch.from_numpy(faces[i:i + batch])) for i in range(0, len(faces), batch)]
     return [np.concatenate([c[k].numpy() for c in chunks]) for k in range(3)]
-
-
-def masked_psnr(prediction: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
-    """PSNR in dB over the masked pixels; prediction/truth (N, R, R, 3) 0..1, mask (N, R, R, 1) 0..1."""
-    weight = np.broadcast_to(mask, prediction.shape)
-    mse = float((weight * (prediction - truth) ** 2).sum() / max(weight.sum(), 1e-8))
-    return float(10 * np.log10(1.0 / max(mse, 1e-12)))
 
 
 def _to_fp16(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto:
@@ -156,7 +135,7 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
         raise UserError("int8 export needs faceset faces to calibrate on and to measure its PSNR: give --faceset DIR")
     model = to_precision(fp32, calibration)
     onnx.helper.set_model_props(model, {"swapcam": card.to_json()})
-    session = _session(model)
+    session = cpu_session(model)
     check_io([TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_inputs()],
              [TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_outputs()])
 
@@ -180,19 +159,6 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
                             f"{MAX_INT8_PSNR_DROP_DB} dB); nothing was written: use fp32, or --force to write it anyway")
     write_model_atomic(model, Path(out))
     return result
-
-
-def faces_from_faceset(folder: str | Path, resolution: int, limit: int = 64) -> np.ndarray:
-    """Up to ``limit`` faces spread over a faceset, resized to the model: (N, R, R, 3) float32 BGR 0..1."""
-    import cv2
-
-    from .faceset import Faceset
-
-    faceset = Faceset(folder)
-    picks = np.linspace(0, len(faceset) - 1, min(limit, len(faceset))).round().astype(int)
-    faces = [cv2.resize(faceset.image(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
-             for i in picks]
-    return np.stack(faces).astype(np.float32) / 255.0
 
 
 def ms_per_face(model: onnx.ModelProto, resolution: int, threads: int = 2, runs: int = 50) -> float:

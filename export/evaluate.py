@@ -1,0 +1,95 @@
+"""Reconstruction quality of an ONNX swap model on faces it never trained on (no torch needed).
+
+A swap model renders one identity, the first of its card. A face of that identity that goes in
+should come back unchanged, so the PSNR between the input face and ``out_celeb_face`` over the
+faceset's landmark-hull masks (the face itself, not the background) measures how well the model
+learned the face. Give it a faceset of held-out frames: frames the model trained on overstate it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+
+from swapcam.realtime.contract import INPUT_FACE
+from swapcam.realtime.errors import UserError
+
+from .faceset import Faceset
+
+
+def cpu_session(model: onnx.ModelProto):
+    """An onnxruntime CPU session on every core, for offline checks (not the live loop)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = os.cpu_count() or 1
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(model: onnx.ModelProto, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
+    """faces: (N, R, R, 3) float32 BGR 0..1 → the three contract outputs, each (N, R, R, C)."""
+    session = cpu_session(model)
+    chunks = [session.run(None, {INPUT_FACE: faces[i:i + batch]}) for i in range(0, len(faces), batch)]
+    return [np.concatenate([c[k] for c in chunks]) for k in range(3)]
+
+
+def masked_psnr(prediction: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR in dB over the masked pixels; prediction/truth (N, R, R, 3) 0..1, mask (N, R, R, 1) 0..1."""
+    weight = np.broadcast_to(mask, prediction.shape)
+    mse = float((weight * (prediction - truth) ** 2).sum() / max(weight.sum(), 1e-8))
+    return float(10 * np.log10(1.0 / max(mse, 1e-12)))
+
+
+def _spread(faceset: Faceset, limit: int) -> np.ndarray:
+    return np.linspace(0, len(faceset) - 1, min(limit, len(faceset))).round().astype(int)
+
+
+def faces_from_faceset(folder: str | Path, resolution: int, limit: int = 64) -> np.ndarray:
+    """Up to ``limit`` faces spread over a faceset, resized to the model: (N, R, R, 3) float32 BGR 0..1."""
+    faceset = Faceset(folder)
+    faces = [cv2.resize(faceset.image(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
+             for i in _spread(faceset, limit)]
+    return np.stack(faces).astype(np.float32) / 255.0
+
+
+def masks_from_faceset(folder: str | Path, resolution: int, limit: int = 64) -> np.ndarray:
+    """The hull masks of the faces :func:`faces_from_faceset` picks: (N, R, R, 1) float32 0..1."""
+    faceset = Faceset(folder)
+    masks = [cv2.resize(faceset.mask(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
+             for i in _spread(faceset, limit)]
+    return np.stack(masks)[..., None].astype(np.float32) / 255.0
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    identity: str   # the identity the model renders
+    faces: int
+    psnr_db: float  # input face vs rendered face over the faceset's hull masks
+
+    def lines(self) -> list[str]:
+        return [f"reconstruction PSNR {self.psnr_db:.2f} dB over the face (hull mask) of {self.faces} "
+                f"faces, rendered as {self.identity}"]
+
+
+def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: int = 16) -> Evaluation:
+    """Run up to ``limit`` faces of ``faceset`` (spread over it) through ``model`` on the CPU."""
+    from swapcam.realtime.swap import Swapper, SwapSettings, run_swap
+
+    swapper = Swapper(model, SwapSettings(provider="cpu"))
+    card, info = swapper.card, Faceset(faceset).info
+    if abs(info.coverage - card.coverage) > 1e-6 or abs(info.y_offset - card.y_offset) > 1e-6:
+        raise UserError(f"faceset {faceset} was aligned with coverage {info.coverage} and y-offset {info.y_offset}, "
+                        f"the model with {card.coverage} and {card.y_offset}: extract the faces again with the "
+                        "model's --coverage and --y-offset")
+    faces = faces_from_faceset(faceset, swapper.resolution, limit)
+    masks = masks_from_faceset(faceset, swapper.resolution, limit)
+    morph = np.ones(1, np.float32) if swapper.io.has_morph else None
+    rendered = np.concatenate([run_swap(swapper.session, faces[i:i + batch], morph)[1]
+                               for i in range(0, len(faces), batch)])
+    return Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks))
