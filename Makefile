@@ -23,7 +23,7 @@ $(BIN)/.installed-dev: $(BIN)/.installed
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/swapcam live --input synthetic --output file:demo.mp4 --seconds $(SECONDS) --report demo.json
+	$(BIN)/swapcam demo --seconds $(SECONDS) --report demo.json
 
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.
 test: $(BIN)/.installed-dev

@@ -40,7 +40,7 @@ class LiveCommand:
         parser.add_argument("--input", default="camera:0",
                             help="camera:N | file:PATH | images:DIR | synthetic[:identity=NAME,seed=N,fps=F,size=WxH] "
                                  "(default: camera:0)")
-        parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the built-in test model")
+        parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the demo model")
         parser.add_argument("--output", default="window", help="virtualcam | window | file:PATH | null (default: window)")
         parser.add_argument("--report", metavar="PATH.json", help="write the run report (counts, fps, latency, stages) as JSON")
         parser.add_argument("--config", metavar="PATH.toml", help="settings file with [capture], [mask], … sections")
@@ -48,19 +48,49 @@ class LiveCommand:
             add_arguments(parser, settings_class)
 
     def run(self, args: argparse.Namespace) -> int:
-        from .live import LiveConfig, LiveRun, run_live
-        from .testmodel import build_inverting_model
+        from .demo import DEMO_MODEL
+        from .live import LiveRun, run_live
 
-        config_file = load_config(args.config)
-        config = LiveConfig(**{
-            name: from_sources(type(default), args, config_file) for name, default in vars(LiveConfig()).items()
-        })
         model = args.model
         if model is None:
-            print("swapcam: no --model given: using the built-in colour-inverting test model (not a face swap)",
+            print(f"swapcam: no --model given: using the demo model ({DEMO_MODEL.name}, synthetic identity bo)",
                   file=sys.stderr)
-            model = build_inverting_model(128)
-        run_live(LiveRun(input=args.input, model=model, output=args.output, config=config, report_path=args.report))
+            model = DEMO_MODEL
+        run_live(LiveRun(input=args.input, model=model, output=args.output, config=live_config(args),
+                         report_path=args.report))
+        return 0
+
+
+def live_config(args: argparse.Namespace):
+    """The LiveConfig of a command line: defaults < --config file < flags."""
+    from .live import LiveConfig
+
+    config_file = load_config(args.config)
+    return LiveConfig(**{name: from_sources(type(default), args, config_file)
+                         for name, default in vars(LiveConfig()).items()})
+
+
+class DemoCommand:
+    help = "the demo: a synthetic camera through the demo model, written side by side to demo.mp4"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .demo import DemoSettings
+        from .live import LIVE_SETTINGS
+
+        parser.add_argument("--report", metavar="PATH.json", help="also write the run report as JSON")
+        parser.add_argument("--config", metavar="PATH.toml", help="settings file ([demo], [mask], … sections)")
+        add_arguments(parser, DemoSettings)
+        for settings_class in LIVE_SETTINGS:
+            if settings_class.section not in ("capture", "output", "pipeline", "color"):
+                add_arguments(parser, settings_class)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .demo import DemoSettings, run_demo
+        from .report import write_json_atomic
+
+        report = run_demo(from_sources(DemoSettings, args, load_config(args.config)), live_config(args))
+        if args.report:
+            write_json_atomic(args.report, report)
         return 0
 
 

@@ -117,6 +117,17 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def stage_table(report: dict[str, Any]) -> list[str]:
+    """The per-stage timings of a report as an aligned text table, one stage a row."""
+    stages = report["stages_ms"]
+    if not stages:
+        return []
+    width = max(len("stage"), *(len(name) for name in stages))
+    rows = [f"{'stage':<{width}}  {'p50 ms':>7}  {'p95 ms':>7}"]
+    rows += [f"{name:<{width}}  {v['p50']:7.2f}  {v['p95']:7.2f}" for name, v in stages.items()]
+    return rows
+
+
 def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:
     """Write JSON to ``path`` through a temporary file and a rename, so no half file is left."""
     path = Path(path)

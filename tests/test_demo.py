@@ -1,0 +1,65 @@
+"""The shipped demo model and ``swapcam demo``: what a newcomer runs first."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+from swapcam.realtime.contract import ModelCard
+from swapcam.realtime.demo import DEMO_MODEL
+from swapcam.realtime.swap import Swapper, SwapSettings
+
+
+def test_shipped_demo_model_follows_the_contract_and_its_card_is_complete():
+    swapper = Swapper(DEMO_MODEL, SwapSettings(provider="cpu"))
+    card = swapper.card
+    assert not card.foreign
+    empty = [f.name for f in dataclasses.fields(ModelCard)
+             if f.name != "foreign" and getattr(card, f.name) in ("", (), {}, None, "unknown")]
+    assert empty == [] and card.identities[0] == "bo" and "ada" in card.identities
+    assert card.iterations > 0 and card.coverage > 1
+    assert "synthetic" in card.consent.lower() and card.resolution == swapper.resolution
+    assert DEMO_MODEL.stat().st_size < 12 * 2**20   # small enough to live in the repository
+
+
+def test_demo_writes_side_by_side_video_and_report(tmp_path):
+    video, report = tmp_path / "demo.mp4", tmp_path / "demo.json"
+    result = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "demo", "--seconds", "3", "--video",
+                             str(video), "--output", "null", "--report", str(report)],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "fps" in result.stderr and "wrote" in result.stderr
+    table = [line.split()[2:] for line in result.stderr.splitlines() if line.startswith("swapcam demo: ")]
+    assert ["stage", "p50", "ms", "p95", "ms"] in table
+    assert {row[0] for row in table} >= {"detect", "align", "swap", "blend"}
+    data = json.loads(report.read_text())
+    assert data["frames"] >= 60 and data["frames_swapped"] >= 0.9 * data["frames"]
+    capture = cv2.VideoCapture(str(video))
+    assert (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (1280, 360)
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == data["frames"]
+    capture.set(cv2.CAP_PROP_POS_FRAMES, data["frames"] // 2)
+    panel = capture.read()[1].astype(int)
+    left, right = panel[:, :640], panel[:, 640:]
+    # the swapped half differs from the original around the face (centre), and little elsewhere
+    # (rows 180-320 of the left edge: below the stage-timing overlay, above the disclosure label)
+    centre = (slice(100, 300), slice(220, 420))
+    assert np.abs(left[centre] - right[centre]).mean() > 8
+    assert np.abs(left[180:320, :150] - right[180:320, :150]).mean() < 4
+    # ... and it is bo's face: bo's skin is much darker than ada's, so the face box darkens
+    drops = []
+    for index in range(0, data["frames"], 10):
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        grey = cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2GRAY).astype(float)
+        drops.append(grey[110:230, 260:380].mean() - grey[110:230, 900:1020].mean())
+    assert np.median(drops) > 15
+
+
+def test_stage_table_lists_each_stage_with_its_percentiles():
+    from swapcam.realtime.report import stage_table
+
+    rows = stage_table({"stages_ms": {"detect": {"p50": 3.25, "p95": 4.5}, "swap": {"p50": 12.0, "p95": 15.25}}})
+    assert rows == ["stage    p50 ms   p95 ms", "detect     3.25     4.50", "swap      12.00    15.25"]
+    assert stage_table({"stages_ms": {}}) == []
