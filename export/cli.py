@@ -151,8 +151,8 @@ class ExportCommand:
 
         from swapcam.realtime import __version__
 
-        from .models import build_swap_module
         from .evaluate import faces_from_faceset
+        from .models import build_swap_module
         from .onnx_export import export_fp32_proto, export_swap_model, ms_per_face
         from .train import CHECKPOINT_NAME, load_model
 

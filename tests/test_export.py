@@ -13,8 +13,8 @@ import torch
 
 from swapcam.export import onnx_export
 from swapcam.export.cli import ModelSettings, TrainSettings
-from swapcam.export.models import PRESETS, build_model, build_swap_module
 from swapcam.export.evaluate import faces_from_faceset, run_onnx
+from swapcam.export.models import PRESETS, build_model, build_swap_module
 from swapcam.export.onnx_export import export_swap_model, run_torch
 from swapcam.export.train import TrainRun, train
 from swapcam.realtime.contract import OUTPUTS, ModelCard
