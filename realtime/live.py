@@ -24,7 +24,7 @@ from .mask import MaskBuilder, MaskSettings
 from .output import OutputSettings, open_sink
 from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink
-from .report import summary_lines, write_json_atomic
+from .report import peak_rss_mb, summary_lines, write_json_atomic
 from .settings import to_dict
 from .stabilize import LandmarkStabilizer, StabilizeSettings
 from .swap import Swapper, SwapSettings
@@ -128,7 +128,7 @@ def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line,
     report = stats.report(
         input=run.input, output=run.output, model=swapper.name, provider=swapper.provider,
         resolution=swapper.resolution, coverage=aligner.coverage, width=width, height=height,
-        input_fps=round(source.fps, 3), swapcam_version=__version__,
+        input_fps=round(source.fps, 3), swapcam_version=__version__, peak_rss_mb=peak_rss_mb(),
         settings={name: to_dict(value) for name, value in vars(cfg).items()},
     )
     for line in summary_lines(report):

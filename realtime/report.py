@@ -5,7 +5,8 @@ Report fields: ``frames`` (output frames) = ``frames_swapped`` + ``frames_passed
 ``faults`` {kind: count} (no_face, bad_frame, nan_output, error:…); ``fps`` (output frames per
 second, sustained); ``capture_fps`` (the rate frames really arrived at); ``latency_ms``
 {p50, p95, p99} from capture timestamp to the output written; ``stages_ms`` {stage: {p50, p95}};
-``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements).
+``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements);
+``peak_rss_mb`` (the process's peak resident memory).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -126,6 +128,26 @@ def stage_table(report: dict[str, Any]) -> list[str]:
     rows = [f"{'stage':<{width}}  {'p50 ms':>7}  {'p95 ms':>7}"]
     rows += [f"{name:<{width}}  {v['p50']:7.2f}  {v['p95']:7.2f}" for name, v in stages.items()]
     return rows
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB, or None where the OS does not say.
+
+    On Linux it is VmHWM of the process's own address space: getrusage's ru_maxrss also counts the
+    memory of the parent at fork/exec, so a run started from a big process (a benchmark that had
+    loaded torch) would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)  # bytes on macOS, KB elsewhere
 
 
 def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:

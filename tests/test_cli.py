@@ -47,4 +47,5 @@ def test_live_synthetic_to_file_with_report(tmp_path, inverting_model_path):
     data = json.loads(report.read_text())
     assert data["frames"] == 30 and data["frames_swapped"] >= 25
     assert set(data["latency_ms"]) == {"p50", "p95", "p99"}
+    assert 50 < data["peak_rss_mb"] < 4000   # mediapipe + onnxruntime + numba, not a parent's memory
     assert (tmp_path / "o.mp4").stat().st_size > 0
