@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only kernels,model,pipeline] [--model M.onnx] [--repeat N] [--out DIR]``
+"""``python -m benchmarks [--quick] [--only kernels,model,pipeline] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--out DIR]``
 
 Writes DIR/results.json, DIR/results.md and DIR/stages.png (per-stage latency). ``--quick`` runs
 every section briefly; CI uses it to check the suite runs and writes valid JSON, never to judge speed.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from . import kernels, model, pipeline
@@ -49,6 +50,8 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
     parser.add_argument("--model", help="model for the pipeline section (default: the live preset, untrained weights)")
     parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per case; medians are reported")
+    parser.add_argument("--live-args", default="", metavar='"FLAGS"',
+                        help="extra swapcam live flags for the pipeline runs, to measure a setting (e.g. --live-args=--no-spin)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
     args = parser.parse_args()
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -57,14 +60,19 @@ def main() -> int:
         parser.error(f"unknown section {sorted(unknown)[0]}: choose from {', '.join(SECTIONS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = {"machine": machine(), "quick": args.quick}
+    results: dict[str, object] = {"machine": machine(), "quick": args.quick, "live_args": args.live_args}
     lines = [f"# swapcam benchmarks {'(quick)' if args.quick else ''}", "",
              f"{results['machine']['date']} · {results['machine']['cpu']} · {results['machine']['cores']} cores · "
              f"Python {results['machine']['python']}", ""]
+    if args.live_args:
+        lines += [f"Pipeline runs with `swapcam live {args.live_args}`.", ""]
     for name in wanted:
         print(f"benchmarks: {name}…", flush=True)
         section = SECTIONS[name]
-        results[name] = section.run(args.quick, args.model, args.repeat) if name == "pipeline" else section.run(args.quick)
+        if name == "pipeline":
+            results[name] = section.run(args.quick, args.model, args.repeat, shlex.split(args.live_args))
+        else:
+            results[name] = section.run(args.quick)
         lines += [f"## {name}", "", *section.markdown(results[name]), ""]
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "results.md").write_text("\n".join(lines) + "\n")

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)],
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
+                             "--live-args", "--no-spin --threads 2"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads((tmp_path / "results.json").read_text())
@@ -23,9 +24,10 @@ def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
     synthetic = data["pipeline"]["synthetic_720p"]
     assert synthetic["frames"] > 0 and synthetic["width"] == 1280 and synthetic["peak_rss_mb"] > 0
     assert synthetic["model"] == "live.onnx" and len(synthetic["runs"]) == 1
+    assert synthetic["settings"]["swap"]["spin"] is False and synthetic["settings"]["swap"]["threads"] == 2
     assert data["pipeline"]["startup"]["warm_s"] > 0
     markdown = (tmp_path / "results.md").read_text()
-    assert "## kernels" in markdown and "| tiny | 64 |" in markdown
+    assert "## kernels" in markdown and "| tiny | 64 |" in markdown and "`swapcam live --no-spin" in markdown
     assert (tmp_path / "stages.png").stat().st_size > 1000
 
 
