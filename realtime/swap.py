@@ -60,6 +60,10 @@ class SwapSettings(Settings):
     provider: str = setting("auto", "execution provider; auto tries TensorRT, CUDA, DirectML, CoreML, then CPU",
                             choices=("auto", *AUTO_ORDER))
     threads: int = setting(0, "onnxruntime intra-op threads (0 = onnxruntime's choice)", low=0, high=256)
+    # Off by default: spinning threads took the cores detection and capture needed (720p live preset on
+    # 2 cores: p95 latency 78 -> 43 ms, 27.2 -> 29.7 fps with it off; benchmarks/RESULTS.md).
+    spin: bool = setting(False, "let onnxruntime's CPU threads spin waiting for work (a little faster model "
+                         "alone; on few cores they slow the other stages)")
     morph: float = setting(1.0, "morph_value for models that take it (0 = camera face, 1 = source face)",
                            low=0.0, high=1.0)
 
@@ -109,6 +113,7 @@ class Swapper:
         options.log_severity_level = 3
         options.intra_op_num_threads = settings.threads
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spin else "0")
         providers = self._provider_order(ort.get_available_providers())
         try:
             self.session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
