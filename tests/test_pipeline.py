@@ -1,6 +1,8 @@
 """End-to-end: a synthetic clip through mediapipe, the inverting model and the file sink."""
 
 import json
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -172,3 +174,17 @@ def test_output_frames_carry_the_disclosure_label_by_default(synthetic_clip, inv
         changed = np.abs(p.image[corner].astype(int) - decoded[p.frame.index][corner].astype(int)).max(2)
         assert (changed > 60).mean() > 0.3        # darkened box with white text
         assert (p.image[corner] > 200).all(2).sum() > 30   # the white letters
+
+
+@pytest.mark.parametrize("mode", ["none", "sot"])
+def test_warm_up_compiles_the_blend_kernel_before_the_clock_starts(mode):
+    # In a fresh process nothing is compiled yet, so this fails if the warm-up skips a kernel
+    # (as it did with an all-zero mask: the first real frame then paid ~0.7 s of compiling).
+    code = ("from swapcam.realtime.live import warm_up; from swapcam.realtime.color import COLOR_TRANSFERS; "
+            "from swapcam.realtime import warp, color; "
+            f"warm_up(64, COLOR_TRANSFERS.get({mode!r})); "
+            "assert warp._paste_kernel.signatures, 'paste kernel not compiled'; "
+            "assert warp._crop_f32.signatures, 'crop kernel not compiled'; "
+            f"assert bool(color._sot_step.signatures) == ({mode!r} == 'sot'), 'sot kernel'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
