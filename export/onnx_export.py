@@ -13,7 +13,6 @@ failed export never leaves a half-written model behind:
 
 from __future__ import annotations
 
-import os
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from torch import nn
 
 from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo, check_io
 from swapcam.realtime.errors import UserError
+from swapcam.realtime.files import write_atomic
 from swapcam.realtime.registry import Registry
 
 from .evaluate import cpu_session, masked_psnr, run_onnx
@@ -100,20 +100,7 @@ PRECISIONS.register("int8")(_to_int8)
 
 
 def write_model_atomic(model: onnx.ModelProto, path: Path) -> None:
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model is an ordinary file
-    try:
-        onnx.save(model, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: onnx.save(model, tmp))
 
 
 def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, precision: str = "fp32",

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .files import write_atomic
 
 if TYPE_CHECKING:
     from .pipeline import Processed
@@ -152,13 +152,10 @@ def peak_rss_mb() -> float | None:
 
 def write_json_atomic(path: str | Path, data: dict[str, Any]) -> None:
     """Write JSON to ``path`` through a temporary file and a rename, so no half file is left."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as fh:
             json.dump(data, fh, indent=2)
             fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    write_atomic(path, write)

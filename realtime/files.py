@@ -1,0 +1,31 @@
+"""Writing result files (reports, models) so a crash never leaves half a file behind."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import UserError
+
+
+def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call ``write(temporary_path)`` next to ``path``, then rename the result onto ``path``.
+
+    The file gets the permissions of an ordinary new file (0666 less the umask): mkstemp makes it
+    private, which would leave a report or model that other users and tools cannot read."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(tmp, 0o666 & ~umask)
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
