@@ -86,8 +86,11 @@ class DemoCommand:
 
     def run(self, args: argparse.Namespace) -> int:
         from .demo import DemoSettings, run_demo
+        from .files import require_folder
         from .report import write_json_atomic
 
+        if args.report:
+            require_folder(args.report)
         report = run_demo(from_sources(DemoSettings, args, load_config(args.config)), live_config(args))
         if args.report:
             write_json_atomic(args.report, report)

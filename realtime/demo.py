@@ -17,6 +17,7 @@ import numpy as np
 
 from .color import COLOR_TRANSFERS
 from .errors import UserError
+from .files import require_folder
 from .live import LiveConfig, LiveRun, run_live
 from .output import FileSink, OutputSettings
 from .pipeline import ColorSettings, PipelineSettings, Processed
@@ -62,6 +63,7 @@ def side_by_side(result: Processed) -> np.ndarray:
 def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
     if not DEMO_MODEL.exists():
         raise UserError(f"the demo model {DEMO_MODEL} is missing: rebuild it with python -m swapcam.export.demo_model")
+    require_folder(settings.video)
     outputs = ("virtualcam", "null") if settings.output == "auto" else (settings.output,)
     config = LiveConfig(**{**vars(config), "pipeline": PipelineSettings(seconds=settings.seconds),
                            "color": ColorSettings(mode=settings.color)})

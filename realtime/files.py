@@ -10,14 +10,21 @@ from pathlib import Path
 from .errors import UserError
 
 
+def require_folder(path: str | Path) -> Path:
+    """``path`` as a Path, after checking that the folder it would be written into exists (so a run
+    fails before it starts, not after its work is done)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+    return path
+
+
 def write_atomic(path: str | Path, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_path)`` next to ``path``, then rename the result onto ``path``.
 
     The file gets the permissions of an ordinary new file (0666 less the umask): mkstemp makes it
     private, which would leave a report or model that other users and tools cannot read."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+    path = require_folder(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     umask = os.umask(0)

@@ -20,6 +20,7 @@ from .align import Aligner, AlignSettings
 from .capture import CaptureSettings, Frame, Source, open_source
 from .detect import DetectSettings, make_detector
 from .errors import UserError
+from .files import require_folder
 from .mask import MaskBuilder, MaskSettings
 from .output import OutputSettings, open_sink
 from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings, Processed
@@ -99,8 +100,8 @@ def warm_up(size: int, transfer: Callable[[np.ndarray, np.ndarray, np.ndarray], 
 def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
     """Stream ``run.input`` through the model to ``run.output``; returns (and writes) the report."""
     cfg = run.config
-    if run.report_path is not None and not Path(run.report_path).parent.is_dir():
-        raise UserError(f"cannot write report {run.report_path}: folder {Path(run.report_path).parent} does not exist")
+    if run.report_path is not None:
+        require_folder(run.report_path)
     swapper = Swapper(run.model, cfg.swap)
     card = swapper.card
     aligner = Aligner(

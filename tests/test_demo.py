@@ -63,3 +63,13 @@ def test_stage_table_lists_each_stage_with_its_percentiles():
     rows = stage_table({"stages_ms": {"detect": {"p50": 3.25, "p95": 4.5}, "swap": {"p50": 12.0, "p95": 15.25}}})
     assert rows == ["stage    p50 ms   p95 ms", "detect     3.25     4.50", "swap      12.00    15.25"]
     assert stage_table({"stages_ms": {}}) == []
+
+
+def test_demo_refuses_unwritable_outputs_before_it_starts(tmp_path):
+    for args in (["--video", str(tmp_path / "no" / "d.mp4")],
+                 ["--video", str(tmp_path / "d.mp4"), "--report", str(tmp_path / "no" / "r.json")]):
+        result = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "demo", "--seconds", "60",
+                                 "--output", "null", *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2 and "folder" in result.stderr and "does not exist" in result.stderr
+        assert "Traceback" not in result.stderr and "swapcam: synthetic" not in result.stderr  # never started
+    assert not (tmp_path / "d.mp4").exists()
