@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 
 from swapcam.realtime.cli import main as swapcam
+from swapcam.realtime.demo import DEMO_MODEL
 
 SOURCE, CAMERA = "bo", "ada"
-DEMO_MODEL = Path(__file__).resolve().parents[1] / "realtime" / "data" / "demo.onnx"
 CONSENT = "Synthetic identities from swapcam's generator (bo, ada); no real person is depicted."
 
 

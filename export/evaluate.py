@@ -46,21 +46,26 @@ def masked_psnr(prediction: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> 
     return float(10 * np.log10(1.0 / max(mse, 1e-12)))
 
 
+def _open(faceset: Faceset | str | Path) -> Faceset:
+    # Opening parses every record (468 landmarks each): callers that read faces and masks open once.
+    return faceset if isinstance(faceset, Faceset) else Faceset(faceset)
+
+
 def _spread(faceset: Faceset, limit: int) -> np.ndarray:
     return np.linspace(0, len(faceset) - 1, min(limit, len(faceset))).round().astype(int)
 
 
-def faces_from_faceset(folder: str | Path, resolution: int, limit: int = 64) -> np.ndarray:
+def faces_from_faceset(faceset: Faceset | str | Path, resolution: int, limit: int = 64) -> np.ndarray:
     """Up to ``limit`` faces spread over a faceset, resized to the model: (N, R, R, 3) float32 BGR 0..1."""
-    faceset = Faceset(folder)
+    faceset = _open(faceset)
     faces = [cv2.resize(faceset.image(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
              for i in _spread(faceset, limit)]
     return np.stack(faces).astype(np.float32) / 255.0
 
 
-def masks_from_faceset(folder: str | Path, resolution: int, limit: int = 64) -> np.ndarray:
+def masks_from_faceset(faceset: Faceset | str | Path, resolution: int, limit: int = 64) -> np.ndarray:
     """The hull masks of the faces :func:`faces_from_faceset` picks: (N, R, R, 1) float32 0..1."""
-    faceset = Faceset(folder)
+    faceset = _open(faceset)
     masks = [cv2.resize(faceset.mask(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
              for i in _spread(faceset, limit)]
     return np.stack(masks)[..., None].astype(np.float32) / 255.0
@@ -82,13 +87,14 @@ def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: in
     from swapcam.realtime.swap import Swapper, SwapSettings, run_swap
 
     swapper = Swapper(model, SwapSettings(provider="cpu"))
-    card, info = swapper.card, Faceset(faceset).info
+    card, opened = swapper.card, Faceset(faceset)
+    info = opened.info
     if abs(info.coverage - card.coverage) > 1e-6 or abs(info.y_offset - card.y_offset) > 1e-6:
         raise UserError(f"faceset {faceset} was aligned with coverage {info.coverage} and y-offset {info.y_offset}, "
                         f"the model with {card.coverage} and {card.y_offset}: extract the faces again with the "
                         "model's --coverage and --y-offset")
-    faces = faces_from_faceset(faceset, swapper.resolution, limit)
-    masks = masks_from_faceset(faceset, swapper.resolution, limit)
+    faces = faces_from_faceset(opened, swapper.resolution, limit)
+    masks = masks_from_faceset(opened, swapper.resolution, limit)
     morph = np.ones(1, np.float32) if swapper.io.has_morph else None
     rendered = np.concatenate([run_swap(swapper.session, faces[i:i + batch], morph)[1]
                                for i in range(0, len(faces), batch)])

@@ -99,10 +99,6 @@ PRECISIONS.register("fp16")(_to_fp16)
 PRECISIONS.register("int8")(_to_int8)
 
 
-def write_model_atomic(model: onnx.ModelProto, path: Path) -> None:
-    write_atomic(path, lambda tmp: onnx.save(model, tmp))
-
-
 def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, precision: str = "fp32",
                       source_faces: np.ndarray | None = None, target_faces: np.ndarray | None = None,
                       force: bool = False) -> ExportResult:
@@ -144,7 +140,7 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
         if drop > MAX_INT8_PSNR_DROP_DB and not force:
             raise UserError(f"int8 loses {drop:.2f} dB of reconstruction PSNR against fp32 (allowed "
                             f"{MAX_INT8_PSNR_DROP_DB} dB); nothing was written: use fp32, or --force to write it anyway")
-    write_model_atomic(model, Path(out))
+    write_atomic(out, lambda tmp: onnx.save(model, tmp))
     return result
 
 
