@@ -16,10 +16,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# training and export tests need torch (the [train] extra) and pytest/ruff (the [dev] extra)
+# training and export tests need torch (the [train] extra), pytest/ruff (the [dev] extra) and the
+# identity measure dlib (the [identity] extra)
 $(BIN)/.installed-dev: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,identity]'
 	touch $@
 
 demo: $(BIN)/.installed

@@ -1,6 +1,7 @@
-"""``python -m benchmarks [--quick] [--only kernels,model,pipeline] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--out DIR]``
+"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--out DIR]``
 
-Writes DIR/results.json, DIR/results.md and DIR/stages.png (per-stage latency). ``--quick`` runs
+Writes DIR/results.json, DIR/results.md, DIR/stages.png (per-stage latency) and
+DIR/quality_sheet.png (the quality section's input | output frames). ``--quick`` runs
 every section briefly; CI uses it to check the suite runs and writes valid JSON, never to judge speed.
 """
 
@@ -11,10 +12,11 @@ import json
 import shlex
 from pathlib import Path
 
-from . import kernels, model, pipeline
+from . import kernels, model, pipeline, quality
 from .common import machine
+from .quality_data import DEFAULT_CACHE
 
-SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline}
+SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline, "quality": quality}
 
 
 def chart(results: dict[str, object], path: Path) -> bool:
@@ -52,6 +54,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per case; medians are reported")
     parser.add_argument("--live-args", default="", metavar='"FLAGS"',
                         help="extra swapcam live flags for the pipeline runs, to measure a setting (e.g. --live-args=--no-spin)")
+    parser.add_argument("--clip", action="append", default=[], metavar="PATH",
+                        help="quality: also score a self-swap of this clip (a model trained on its first 80 %%)")
+    parser.add_argument("--cache", default=str(DEFAULT_CACHE), metavar="DIR",
+                        help="quality: where frames, facesets and the models trained for it are kept")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
     args = parser.parse_args()
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -71,6 +77,8 @@ def main() -> int:
         section = SECTIONS[name]
         if name == "pipeline":
             results[name] = section.run(args.quick, args.model, args.repeat, shlex.split(args.live_args))
+        elif name == "quality":
+            results[name] = section.run(args.quick, shlex.split(args.live_args), args.clip, Path(args.cache), out)
         else:
             results[name] = section.run(args.quick)
         lines += [f"## {name}", "", *section.markdown(results[name]), ""]

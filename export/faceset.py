@@ -29,7 +29,8 @@ import cv2
 import numpy as np
 
 from swapcam.realtime.errors import UserError
-from swapcam.realtime.mask import FACE_OVAL, hull_mask
+from swapcam.realtime.landmarks import FACE_OVAL
+from swapcam.realtime.mask import hull_mask
 
 FORMAT = 1
 JPEG_QUALITY = 95

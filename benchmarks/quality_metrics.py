@@ -1,0 +1,201 @@
+"""Realism measures: output frames scored against the input frames they were made from.
+
+Pure functions. Frames are (H, W, 3) uint8 BGR; landmarks are mediapipe FaceMesh (468, 2) float
+pixel coordinates, or None for a frame where no face was found. Scale-free measures divide by the
+input's inter-ocular distance (outer eye corners).
+
+* fidelity (self-swap only, where the output should equal the input): PSNR and SSIM over the face
+  (the input's landmark hull);
+* expression and pose: landmark error, correlation over the clip of mouth and eye opening, head-pose
+  angle error (FaceMesh run on the output as on the input);
+* seam: how much the colour step across the face outline changed (CIE ΔE, Lab of sRGB/D65);
+* flicker: the output's frame-to-frame change inside the face over the input's;
+* identity (cross swaps): share of frames whose face descriptor is nearer the source than the camera person.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from swapcam.realtime.color import bgr_to_lab
+from swapcam.realtime.landmarks import FACE_OVAL, eye_opening, inter_ocular, mouth_opening
+
+# Where the seam is sampled, as fractions of the way from each outline point to the face centre:
+# inside at several depths (the feathered edge of the swap lies there), outside just beyond it.
+SEAM_INSIDE = (0.04, 0.08, 0.12, 0.16, 0.2)
+SEAM_OUTSIDE = 0.05
+PSNR_CAP = 99.0  # identical pixels
+
+
+def hull_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) bool: inside the convex hull of the face outline."""
+    mask = np.zeros(shape[:2], np.uint8)
+    hull = cv2.convexHull(np.round(landmarks[FACE_OVAL] * 16).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(bool)
+
+
+def _box(mask: np.ndarray, margin: int = 8) -> tuple[slice, slice]:
+    ys, xs = np.nonzero(mask)
+    h, w = mask.shape
+    return (slice(max(ys.min() - margin, 0), min(ys.max() + margin + 1, h)),
+            slice(max(xs.min() - margin, 0), min(xs.max() + margin + 1, w)))
+
+
+def masked_psnr(output: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> float:
+    """PSNR in dB of uint8 images over the pixels of the (H, W) bool mask (all channels)."""
+    diff = output[mask].astype(np.float64) - reference[mask].astype(np.float64)
+    mse = float((diff * diff).mean()) if diff.size else 0.0
+    return PSNR_CAP if mse <= 1e-12 else min(PSNR_CAP, 10.0 * math.log10(255.0**2 / mse))
+
+
+def ssim_map(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel SSIM (Wang et al. 2004: Gaussian window σ 1.5, K1 0.01, K2 0.03) of two uint8
+    images, averaged over channels: (H, W) float64."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    x, y = a.astype(np.float64), b.astype(np.float64)
+
+    def blur(img):
+        return cv2.GaussianBlur(img, (11, 11), 1.5)
+
+    mx, my = blur(x), blur(y)
+    sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    value = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return value.mean(axis=2) if value.ndim == 3 else value
+
+
+def masked_ssim(output: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> float:
+    """Mean SSIM over the (H, W) bool mask (computed on the mask's box only)."""
+    if not mask.any():
+        return float("nan")
+    rows, cols = _box(mask)
+    return float(ssim_map(output[rows, cols], reference[rows, cols])[mask[rows, cols]].mean())
+
+
+def landmark_error(reference: np.ndarray, output: np.ndarray) -> float:
+    """Mean distance between corresponding landmarks / the reference's inter-ocular distance."""
+    distances = np.hypot(*(output - reference).T)
+    return float(distances.mean()) / max(inter_ocular(reference), 1e-6)
+
+
+def correlation(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson correlation of two series; nan when either is constant or shorter than 3."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) < 3 or x.std() < 1e-9 or y.std() < 1e-9:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def pose_error(reference: Sequence[float], output: Sequence[float]) -> float:
+    """Mean absolute difference of (yaw, pitch, roll) in degrees."""
+    return float(np.abs(np.subtract(output, reference)).mean())
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear samples (K, C) of a float image at (K, 2) points (replicated border)."""
+    xs = points[:, 0].astype(np.float32).reshape(1, -1)
+    ys = points[:, 1].astype(np.float32).reshape(1, -1)
+    return cv2.remap(image, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+
+
+def seam_delta_e(reference: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> float:
+    """How much the colour step across the face outline changed from reference to output (ΔE76).
+
+    At every outline point the change in Lab of the output over the reference is taken just inside
+    the outline (at the depths of SEAM_INSIDE) and just outside it; the seam is the mean length of
+    (inside change − outside change). A face pasted with a colour offset δ scores |δ| however soft
+    its edge; an unaltered frame, or one altered everywhere alike, scores 0. Both images are lightly
+    blurred (σ = 2 % of the inter-ocular distance) so single noisy pixels do not count.
+    """
+    iod = inter_ocular(landmarks)
+    centre = landmarks.mean(0)
+    outline = landmarks[FACE_OVAL]
+    inward = centre - outline
+    region = np.zeros(reference.shape[:2], bool)
+    region[_box(hull_mask(landmarks, reference.shape), margin=int(0.2 * iod) + 4)] = True
+    rows, cols = _box(region, margin=0)
+    origin = np.array([cols.start, rows.start], np.float32)
+    sigma = max(0.02 * iod, 0.8)
+    labs = []
+    for image in (reference, output):
+        crop = np.ascontiguousarray(image[rows, cols]).astype(np.float32) / 255.0
+        labs.append(cv2.GaussianBlur(bgr_to_lab(crop), (0, 0), sigma))
+    change = labs[1] - labs[0]
+    outside = _sample(change, outline - SEAM_OUTSIDE * inward - origin)
+    steps = [np.linalg.norm(_sample(change, outline + depth * inward - origin) - outside, axis=1)
+             for depth in SEAM_INSIDE]
+    return float(np.mean(steps))
+
+
+def frame_change(previous: np.ndarray, current: np.ndarray, mask: np.ndarray) -> float:
+    """Mean absolute grey-level change between two frames over the (H, W) bool mask."""
+    if not mask.any():
+        return 0.0
+    rows, cols = _box(mask, margin=0)
+    diff = np.abs(current[rows, cols].astype(np.int16) - previous[rows, cols].astype(np.int16))
+    return float(diff[mask[rows, cols]].mean())
+
+
+def flicker_ratio(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
+                  masks: Sequence[np.ndarray | None]) -> float:
+    """Sum over consecutive frames of the output's change inside the face (mask of the later frame)
+    over the input's: 1 = the face changes as much as the camera's; > 1 added flicker; < 1 damped."""
+    moved_in = moved_out = 0.0
+    for t in range(1, len(inputs)):
+        if masks[t] is None:
+            continue
+        moved_in += frame_change(inputs[t - 1], inputs[t], masks[t])
+        moved_out += frame_change(outputs[t - 1], outputs[t], masks[t])
+    return moved_out / moved_in if moved_in > 0 else float("nan")
+
+
+def identity_share(outputs: np.ndarray, source: np.ndarray, cameras: np.ndarray) -> tuple[float, float, float]:
+    """(share of frames nearer the source, mean distance to the source, mean distance to the camera person).
+
+    outputs, cameras: (N, D) face descriptors of the output and input frames; source: (D,), the
+    source identity's reference descriptor."""
+    to_source = np.linalg.norm(outputs - source, axis=1)
+    to_camera = np.linalg.norm(outputs - cameras, axis=1)
+    return float((to_source < to_camera).mean()), float(to_source.mean()), float(to_camera.mean())
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def openings(landmarks: Sequence[np.ndarray]) -> tuple[list[float], list[float]]:
+    """(mouth openings, eye openings) of a sequence of landmark arrays."""
+    return [mouth_opening(p) for p in landmarks], [eye_opening(p) for p in landmarks]
+
+
+def score_sequence(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
+                   input_landmarks: Sequence[np.ndarray | None], output_landmarks: Sequence[np.ndarray | None],
+                   input_poses: Sequence[Sequence[float] | None] | None = None,
+                   output_poses: Sequence[Sequence[float] | None] | None = None,
+                   fidelity: bool = False) -> dict[str, float]:
+    """Every landmark- and pixel-based measure of one clip; frames without an input face are skipped
+    and frames whose output has no face count against ``output_face_found``."""
+    with_face = [t for t, p in enumerate(input_landmarks) if p is not None]
+    both = [t for t in with_face if output_landmarks[t] is not None]
+    masks = [None if p is None else hull_mask(p, inputs[0].shape) for p in input_landmarks]
+    scores: dict[str, float] = {
+        "frames": len(inputs),
+        "output_face_found": len(both) / max(len(with_face), 1),
+    }
+    if fidelity:
+        scores["psnr_db"] = _mean([masked_psnr(outputs[t], inputs[t], masks[t]) for t in with_face])
+        scores["ssim"] = _mean([masked_ssim(outputs[t], inputs[t], masks[t]) for t in with_face])
+    scores["landmark_error"] = _mean([landmark_error(input_landmarks[t], output_landmarks[t]) for t in both])
+    mouth_in, eye_in = openings([input_landmarks[t] for t in both])
+    mouth_out, eye_out = openings([output_landmarks[t] for t in both])
+    scores["mouth_r"] = correlation(mouth_in, mouth_out)
+    scores["eye_r"] = correlation(eye_in, eye_out)
+    if input_poses is not None and output_poses is not None:
+        scores["pose_error_deg"] = _mean([pose_error(input_poses[t], output_poses[t]) for t in both])
+    scores["seam_delta_e"] = _mean([seam_delta_e(inputs[t], outputs[t], input_landmarks[t]) for t in with_face])
+    scores["flicker"] = flicker_ratio(inputs, outputs, masks)
+    return scores
