@@ -15,12 +15,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .color import COLOR_TRANSFERS
+from .color import COLOR_TRANSFERS, ColorSettings
 from .errors import UserError
 from .files import require_folder
 from .live import LiveConfig, LiveRun, run_live
 from .output import FileSink, OutputSettings
-from .pipeline import ColorSettings, PipelineSettings, Processed
+from .pipeline import PipelineSettings, Processed
 from .report import stage_table
 from .settings import Settings, setting
 

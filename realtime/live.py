@@ -6,6 +6,7 @@ them run exactly the same code.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,13 +18,15 @@ import onnx
 
 from . import __version__
 from .align import Aligner, AlignSettings
+from .blend import Blender, BlendSettings
 from .capture import CaptureSettings, Frame, Source, open_source
+from .color import ColorMatcher, ColorSettings, ColorTransfer
 from .detect import DetectSettings, make_detector
 from .errors import UserError
 from .files import require_folder
 from .mask import MaskBuilder, MaskSettings
 from .output import OutputSettings, open_sink
-from .pipeline import ColorSettings, FrameProcessor, Pipeline, PipelineSettings, Processed
+from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink
 from .report import peak_rss_mb, summary_lines, write_json_atomic
 from .settings import to_dict
@@ -31,13 +34,11 @@ from .stabilize import LandmarkStabilizer, StabilizeSettings
 from .swap import Swapper, SwapSettings
 from .warp import crop_aligned, paste_back
 
-#: every settings class of a live run, in the order their flags appear in --help
-LIVE_SETTINGS = (CaptureSettings, DetectSettings, StabilizeSettings, AlignSettings, SwapSettings,
-                 MaskSettings, ColorSettings, OutputSettings, PipelineSettings)
-
 
 @dataclass(frozen=True)
 class LiveConfig:
+    """Every setting of a live run, one section per component (in the order of --help)."""
+
     capture: CaptureSettings = CaptureSettings()
     detect: DetectSettings = DetectSettings()
     stabilize: StabilizeSettings = StabilizeSettings()
@@ -45,8 +46,13 @@ class LiveConfig:
     swap: SwapSettings = SwapSettings()
     mask: MaskSettings = MaskSettings()
     color: ColorSettings = ColorSettings()
+    blend: BlendSettings = BlendSettings()
     output: OutputSettings = OutputSettings()
     pipeline: PipelineSettings = PipelineSettings()
+
+
+#: every settings class of a live run, in the order their flags appear in --help
+LIVE_SETTINGS = tuple(type(f.default) for f in dataclasses.fields(LiveConfig))
 
 
 @dataclass
@@ -81,7 +87,7 @@ class _Replay:
         self._source.close()
 
 
-def warm_up(size: int, transfer: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> None:
+def warm_up(size: int, transfer: ColorTransfer) -> None:
     """Run the frame path's Numba kernels and colour transfer once on dummy faces of ``size``.
 
     Numba compiles (or loads its cache) on first call: most of a second per kernel on a cold cache,
@@ -111,9 +117,9 @@ def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line,
     )
     detector = make_detector(cfg.detect)
     processor = FrameProcessor(detector, LandmarkStabilizer(cfg.stabilize), aligner, swapper,
-                               MaskBuilder(cfg.mask, swapper.resolution), cfg.color, cfg.detect.choose,
-                               run.keep_original)
-    warm_up(swapper.resolution, processor.transfer)
+                               MaskBuilder(cfg.mask, swapper.resolution), ColorMatcher(cfg.color),
+                               Blender(cfg.blend, swapper.resolution), cfg.detect.choose, run.keep_original)
+    warm_up(swapper.resolution, processor.color.transfer)
     source = open_source(run.input, cfg.capture)
     sink = None
     try:

@@ -1,11 +1,14 @@
 """Mask stage: where the swapped face replaces the camera face, all in aligned (model) space.
 
-Pure core: :func:`hull_mask`, :func:`refine_mask`, :func:`scale_offset_matrix`. Wrapper:
-:class:`MaskBuilder` holds the settings and the structuring element.
+Pure core: :func:`hull_mask`, :func:`polygon_mask`, :func:`refine_mask`, :func:`scale_offset_matrix`.
+Wrapper: :class:`MaskBuilder` holds the settings in pixels.
 
-The blend mask is model mask × landmark-hull mask, then eroded (or dilated), feathered and scaled
-by the opacity. The model mask alone can spill onto hair or background; the hull alone ignores
-occlusions the model learnt; their product keeps what both agree is face.
+The face mask is model mask × landmark-hull mask, then eroded (or dilated) and feathered. The model
+mask alone can spill onto hair or background; the hull alone ignores occlusions the model learnt;
+their product keeps what both agree is face. The blend mask is the face mask with the camera
+person's mouth interior and eyes cut out as far as asked (``keep_mouth``, ``keep_eyes``: a model
+that cannot render teeth, tongue, gaze or blinks then shows the camera's), scaled by the opacity.
+The skin mask (face mask without eyes and mouth) weighs the colour statistics.
 """
 
 from __future__ import annotations
@@ -15,25 +18,34 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .landmarks import FACE_OVAL, LEFT_EYE, MOUTH_INNER, RIGHT_EYE
+from .registry import Registry
 from .settings import Settings, setting
 
-#: mediapipe FaceMesh face-oval indices (the outline the hull mask follows)
-FACE_OVAL = np.array([
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
-    148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-], np.intp)
+#: how the model's two masks combine: (out_face_mask, out_celeb_face_mask) → (R, R) float32
+MODEL_MASKS: Registry = Registry("model mask")
+MODEL_MASKS.register("both")(lambda face, celeb: face * celeb)
+MODEL_MASKS.register("face")(lambda face, celeb: face.copy())
+MODEL_MASKS.register("celeb")(lambda face, celeb: celeb.copy())
+MODEL_MASKS.register("none")(lambda face, celeb: np.ones_like(face))
 
 
 @dataclass(frozen=True)
 class MaskSettings(Settings):
     section = "mask"
-    model_mask: str = setting("both", "which model masks to use", choices=("both", "face", "celeb", "none"))
+    model_mask: str = setting("both", "which model masks to use", choices=tuple(MODEL_MASKS.names()))
     hull: bool = setting(True, "limit the swap to the landmark face outline")
     erode: float = setting(0.02, "shrink (+) or grow (-) the mask, as a fraction of the crop size",
                            low=-0.2, high=0.2, flag="mask-erode")
     blur: float = setting(0.05, "feather width as a fraction of the crop size", low=0.0, high=0.5,
                           flag="mask-blur")
     opacity: float = setting(1.0, "how much of the swapped face shows (0 = none)", low=0.0, high=1.0)
+    keep_mouth: float = setting(0.0, "show the camera person's mouth interior (teeth, tongue) through the swap: "
+                                "0 = off, 1 = fully", low=0.0, high=1.0)
+    keep_eyes: float = setting(0.0, "show the camera person's eyes (gaze, blinks) through the swap: 0 = off, "
+                               "1 = fully", low=0.0, high=1.0)
+    feature_grow: float = setting(0.01, "grow the kept mouth and eye regions by this fraction of the crop "
+                                  "(negative shrinks them)", low=-0.05, high=0.1)
     face_scale: float = setting(1.0, "scale the pasted face about the crop centre", low=0.5, high=1.5)
     face_offset_x: float = setting(0.0, "move the pasted face right, fraction of the crop", low=-0.5, high=0.5)
     face_offset_y: float = setting(0.0, "move the pasted face down, fraction of the crop", low=-0.5, high=0.5)
@@ -44,6 +56,14 @@ def hull_mask(points: np.ndarray, size: int) -> np.ndarray:
     mask = np.zeros((size, size), np.uint8)
     hull = cv2.convexHull(np.round(points * 16).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_8, shift=4)
+    return mask.astype(np.float32) * (1.0 / 255.0)
+
+
+def polygon_mask(points: np.ndarray, size: int) -> np.ndarray:
+    """Filled polygon (not its hull: the inner lip line is concave) of ``points`` ((K, 2) float,
+    crop pixels, in order) as (size, size) float32 0/1."""
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=4)
     return mask.astype(np.float32) * (1.0 / 255.0)
 
 
@@ -75,30 +95,51 @@ def scale_offset_matrix(size: int, scale: float, offset_x: float, offset_y: floa
     ])
 
 
+@dataclass(frozen=True)
+class FaceMasks:
+    """The mask stage's output, each (R, R) float32 0..1 in aligned space."""
+
+    face: np.ndarray   # the whole swapped face, feathered (its edge is where the seam is)
+    alpha: np.ndarray  # the blend mask: face without the kept mouth/eyes, times the opacity
+    skin: np.ndarray   # colour-statistics weights: face without eyes and mouth interior
+
+
 class MaskBuilder:
     def __init__(self, settings: MaskSettings, size: int):
         self.settings = settings
         self.size = size
         self.erode_px = int(round(settings.erode * size))
         self.blur_px = int(round(settings.blur * size))
+        self.combine = MODEL_MASKS.get(settings.model_mask)
+        self.feature_grow_px = int(round(settings.feature_grow * size))
+        # the kept regions get a soft edge of their own, ~1.5 % of the crop (2 px at 128)
+        self.feature_blur_px = max(1, int(round(0.015 * size)))
 
-    def __call__(self, face_mask: np.ndarray, celeb_mask: np.ndarray, aligned_landmarks: np.ndarray) -> np.ndarray:
-        """Model masks (R, R) float32 and the face's landmarks in crop pixels → blend alpha (R, R)."""
-        choice = self.settings.model_mask
-        if choice == "both":
-            mask = face_mask * celeb_mask
-        elif choice == "face":
-            mask = face_mask.copy()
-        elif choice == "celeb":
-            mask = celeb_mask.copy()
-        else:
-            mask = np.ones((self.size, self.size), np.float32)
-        if self.settings.hull:
+    def features(self, aligned_landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mouth interior, both eyes), grown and feathered: (R, R) float32 0..1 each."""
+        grow, blur = self.feature_grow_px, self.feature_blur_px
+        mouth = refine_mask(polygon_mask(aligned_landmarks[MOUTH_INNER], self.size), -grow - blur // 2, blur)
+        eyes = np.maximum(polygon_mask(aligned_landmarks[RIGHT_EYE], self.size),
+                          polygon_mask(aligned_landmarks[LEFT_EYE], self.size))
+        return mouth, refine_mask(eyes, -grow - blur // 2, blur)
+
+    def __call__(self, face_mask: np.ndarray, celeb_mask: np.ndarray, aligned_landmarks: np.ndarray) -> FaceMasks:
+        """Model masks (R, R) float32 and the face's landmarks in crop pixels → :class:`FaceMasks`."""
+        s = self.settings
+        mask = self.combine(face_mask, celeb_mask)
+        if s.hull:
             mask *= hull_mask(aligned_landmarks[FACE_OVAL], self.size)
-        mask = refine_mask(np.clip(mask, 0.0, 1.0), self.erode_px, self.blur_px)
-        if self.settings.opacity != 1.0:
-            mask *= self.settings.opacity
-        return mask
+        face = refine_mask(np.clip(mask, 0.0, 1.0), self.erode_px, self.blur_px)
+        mouth, eyes = self.features(aligned_landmarks)
+        skin = face * (1.0 - mouth) * (1.0 - eyes)
+        alpha = face
+        if s.keep_mouth:
+            alpha = alpha * (1.0 - s.keep_mouth * mouth)
+        if s.keep_eyes:
+            alpha = alpha * (1.0 - s.keep_eyes * eyes)
+        if s.opacity != 1.0:
+            alpha = alpha * s.opacity
+        return FaceMasks(face, alpha, skin)
 
     def paste_adjustment(self) -> np.ndarray | None:
         s = self.settings

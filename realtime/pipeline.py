@@ -22,8 +22,9 @@ import cv2
 import numpy as np
 
 from .align import Aligner, compose, transform_points
+from .blend import Blender
 from .capture import Frame, Source
-from .color import COLOR_TRANSFERS
+from .color import ColorMatcher
 from .detect import Detector, choose_faces
 from .mask import MaskBuilder
 from .output import Sink
@@ -32,13 +33,6 @@ from .settings import Settings, setting
 from .stabilize import LandmarkStabilizer
 from .swap import Swapper
 from .warp import crop_aligned, paste_back
-
-
-@dataclass(frozen=True)
-class ColorSettings(Settings):
-    section = "color"
-    mode: str = setting("rct", "colour transfer toward the camera face", choices=tuple(COLOR_TRANSFERS.names()),
-                        flag="color")
 
 
 @dataclass(frozen=True)
@@ -107,14 +101,15 @@ class FrameProcessor:
     """detect → stabilize → align → swap → mask → colour → blend for one frame at a time."""
 
     def __init__(self, detector: Detector, stabilizer: LandmarkStabilizer, aligner: Aligner, swapper: Swapper,
-                 masker: MaskBuilder, color: ColorSettings, choose: str, keep_original: bool = False):
+                 masker: MaskBuilder, color: ColorMatcher, blender: Blender, choose: str, keep_original: bool = False):
         self.keep_original = keep_original
         self.detector = detector
         self.stabilizer = stabilizer
         self.aligner = aligner
         self.swapper = swapper
         self.masker = masker
-        self.transfer = COLOR_TRANSFERS.get(color.mode)
+        self.color = color
+        self.blender = blender
         self.choose = choose
         self.paste_adjustment = masker.paste_adjustment()
 
@@ -143,12 +138,13 @@ class FrameProcessor:
         with clock("detect"):
             faces = choose_faces(self.detector(image), image.shape[:2], self.choose)
         if not faces:
+            self.color.reset()
             return 0
         with clock("stabilize"):
             faces = self.stabilizer(faces, media_time)
         size = self.swapper.resolution
         pastes = []
-        for landmarks in faces:
+        for track, landmarks in enumerate(faces):
             with clock("align"):
                 matrix = self.aligner.matrix(landmarks)
                 crop = self.swapper.input_buffer
@@ -158,12 +154,14 @@ class FrameProcessor:
                 if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
                     raise FrameFault("nan_output")
             with clock("mask"):
-                alpha = self.masker(face_mask, celeb_mask, transform_points(matrix, landmarks))
+                masks = self.masker(face_mask, celeb_mask, transform_points(matrix, landmarks))
             with clock("color"):
-                face = self.transfer(celeb, crop, alpha)
+                face = self.color(celeb, crop, masks.skin, media_time, track)
+            with clock("blend"):
+                face = self.blender(face, crop, masks.face)
             if self.paste_adjustment is not None:
                 matrix = compose(self.paste_adjustment, matrix)
-            pastes.append((face, alpha, matrix))
+            pastes.append((face, masks.alpha, matrix))
         # paste only once every face succeeded, so a fault leaves the original frame untouched
         with clock("blend"):
             for face, alpha, matrix in pastes:

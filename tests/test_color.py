@@ -3,14 +3,8 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.color import (
-    _SOT_BINS,
-    _SOT_ROTATIONS,
-    COLOR_TRANSFERS,
-    _sot_step,
-    bgr_to_lab,
-    sot_step_reference,
-)
+from swapcam.realtime.color import COLOR_TRANSFERS, bgr_to_lab
+from swapcam.realtime.color_sot import SOT_BINS, SOT_ROTATIONS, sot_step, sot_step_reference
 from swapcam.realtime.errors import UserError
 
 R = 64
@@ -208,8 +202,56 @@ def test_sot_step_kernel_matches_numpy_reference():
     pixels = face.reshape(-1, 3).copy()
     ref_samples = np.ascontiguousarray(ref.reshape(-1, 3)[idx])
     weights = np.ascontiguousarray(mask[idx])
-    for rotation in _SOT_ROTATIONS[:3]:
-        expected = sot_step_reference(pixels, idx, ref_samples, weights, rotation, _SOT_BINS)
-        _sot_step(pixels, idx, ref_samples, weights, rotation, _SOT_BINS)
+    for rotation in SOT_ROTATIONS[:3]:
+        expected = sot_step_reference(pixels, idx, ref_samples, weights, rotation, SOT_BINS)
+        sot_step(pixels, idx, ref_samples, weights, rotation, SOT_BINS)
         np.testing.assert_allclose(pixels, expected, atol=1e-4)
         pixels = expected.astype(np.float32)
+
+
+def test_matcher_without_smoothing_is_the_transfer_frame_by_frame():
+    from swapcam.realtime.color import ColorMatcher, ColorSettings
+
+    face, ref = faces()
+    mask = ellipse_mask()
+    matcher = ColorMatcher(ColorSettings(mode="lct"))
+    for t in range(3):
+        np.testing.assert_array_equal(matcher(face, ref, mask, t / 30), COLOR_TRANSFERS.get("lct")(face, ref, mask))
+
+
+@pytest.mark.parametrize("mode", ["rct", "lct", "mkl"])
+def test_matcher_smoothing_damps_a_flickering_reference(mode):
+    from swapcam.realtime.color import ColorMatcher, ColorSettings
+
+    face, ref = faces()
+    mask = ellipse_mask()
+    brighter = np.clip(ref + 0.1, 0, 1)
+    per_frame = ColorMatcher(ColorSettings(mode=mode))
+    smooth = ColorMatcher(ColorSettings(mode=mode, smoothing=0.5))
+    means = {"raw": [], "smooth": []}
+    for t in range(30):  # the camera's face flickers between two brightnesses at 30 fps
+        reference = ref if t % 2 else brighter
+        means["raw"].append(masked_mean(per_frame(face, reference, mask, t / 30), mask))
+        means["smooth"].append(masked_mean(smooth(face, reference, mask, t / 30), mask))
+    swing = {k: np.abs(np.diff(np.array(v)[-10:], axis=0)).mean() for k, v in means.items()}
+    assert swing["raw"] > 0.05 and swing["smooth"] < 0.15 * swing["raw"]
+    middle = (masked_mean(ref, mask) + masked_mean(brighter, mask)) / 2
+    np.testing.assert_allclose(means["smooth"][-1], middle, atol=0.02)  # settles between the two
+
+
+def test_matcher_restarts_after_reset_or_a_long_gap_and_never_smooths_sot():
+    from swapcam.realtime.color import ColorMatcher, ColorSettings
+
+    face, ref = faces()
+    mask = ellipse_mask()
+    dark = np.clip(ref - 0.2, 0, 1)
+    for restart in ("reset", "gap"):
+        matcher = ColorMatcher(ColorSettings(mode="rct", smoothing=1.0))
+        matcher(face, ref, mask, 0.0)
+        if restart == "reset":
+            matcher.reset()
+        later = 0.033 if restart == "reset" else 5.0
+        np.testing.assert_array_equal(matcher(face, dark, mask, later), COLOR_TRANSFERS.get("rct")(face, dark, mask))
+    sot = ColorMatcher(ColorSettings(mode="sot", smoothing=1.0))
+    sot(face, ref, mask, 0.0)
+    np.testing.assert_array_equal(sot(face, dark, mask, 0.033), COLOR_TRANSFERS.get("sot")(face, dark, mask))

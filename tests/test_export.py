@@ -17,10 +17,11 @@ from swapcam.export.evaluate import faces_from_faceset, run_onnx
 from swapcam.export.models import PRESETS, build_model, build_swap_module
 from swapcam.export.onnx_export import export_swap_model, run_torch
 from swapcam.export.train import TrainRun, train
+from swapcam.realtime.color import ColorSettings
 from swapcam.realtime.contract import OUTPUTS, ModelCard
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.pipeline import ColorSettings, PipelineSettings
+from swapcam.realtime.pipeline import PipelineSettings
 from swapcam.realtime.swap import Swapper, SwapSettings
 from swapcam.realtime.testmodel import build_inverting_model
 

@@ -2,7 +2,14 @@ import numpy as np
 import pytest
 
 from swapcam.realtime.align import transform_points
-from swapcam.realtime.mask import MaskBuilder, MaskSettings, hull_mask, refine_mask, scale_offset_matrix
+from swapcam.realtime.mask import (
+    MaskBuilder,
+    MaskSettings,
+    hull_mask,
+    polygon_mask,
+    refine_mask,
+    scale_offset_matrix,
+)
 
 
 def square(size, lo, hi):
@@ -32,12 +39,14 @@ def test_builder_multiplies_masks_and_applies_opacity():
     celeb_mask[:, :32] = 1
     landmarks = np.zeros((468, 2), np.float32)
     landmarks[:] = (32, 32)
-    from swapcam.realtime.mask import FACE_OVAL
+    from swapcam.realtime.landmarks import FACE_OVAL
     ring = np.stack([32 + 24 * np.cos(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False)),
                      32 + 24 * np.sin(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False))], 1)
     landmarks[FACE_OVAL] = ring
     builder = MaskBuilder(MaskSettings(erode=0.0, blur=0.0, opacity=0.5), size)
-    alpha = builder(face_mask, celeb_mask, landmarks)
+    masks = builder(face_mask, celeb_mask, landmarks)
+    alpha = masks.alpha
+    assert masks.face[32, 20] == 1.0 and masks.skin[32, 20] == 1.0  # the opacity is the blend's alone
     assert alpha[32, 20] == pytest.approx(0.5)   # inside hull, celeb mask 1
     assert alpha[32, 44] == 0.0                   # celeb mask 0
     assert alpha[2, 2] == 0.0                     # outside the hull
@@ -51,3 +60,36 @@ def test_scale_offset_matrix_scales_about_centre():
     np.testing.assert_allclose(transform_points(m, np.array([[63.5, 31.5]])), [[47.5, 31.5]])
     shifted = scale_offset_matrix(64, 1.0, 0.25, 0.0)
     np.testing.assert_allclose(transform_points(shifted, centre), [[15.5, 31.5]])
+
+
+def _face_landmarks(size=128):
+    """Landmarks of a frontal synthetic face, moved into a size × size crop."""
+    from swapcam.realtime.align import align_matrix
+    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+
+    frame = SyntheticVideo(SyntheticSettings(identity="ada", size="320x240", motion=0.0)).render(
+        (0.0, 0.0, 0.0), {"mouth_open": 1.0})
+    return transform_points(align_matrix(frame.landmarks, size, 2.2), frame.landmarks)
+
+
+def test_polygon_mask_fills_a_concave_outline():
+    points = np.array([[8, 8], [56, 8], [56, 56], [32, 24], [8, 56]], np.float32)  # a notch at the bottom
+    mask = polygon_mask(points, 64)
+    assert mask[16, 32] == 1.0 and mask[50, 32] == 0.0 and mask[50, 12] == 1.0
+
+
+def test_keep_mouth_and_eyes_cut_them_out_of_the_blend_mask_only():
+    from swapcam.realtime.landmarks import LEFT_EYE, MOUTH_INNER
+
+    size = 128
+    landmarks = _face_landmarks(size)
+    ones = np.ones((size, size), np.float32)
+    mouth_x, mouth_y = landmarks[MOUTH_INNER].mean(0).round().astype(int)
+    eye_x, eye_y = landmarks[LEFT_EYE].mean(0).round().astype(int)
+    cheek_x, cheek_y = ((landmarks[MOUTH_INNER].mean(0) + landmarks[LEFT_EYE].mean(0)) / 2 + (12, 0)).astype(int)
+    plain = MaskBuilder(MaskSettings(), size)(ones, ones, landmarks)
+    assert plain.alpha[mouth_y, mouth_x] == pytest.approx(1.0) and plain.alpha[eye_y, eye_x] == pytest.approx(1.0)
+    assert plain.skin[mouth_y, mouth_x] < 0.05 and plain.skin[eye_y, eye_x] < 0.05  # colour ignores them
+    kept = MaskBuilder(MaskSettings(keep_mouth=1.0, keep_eyes=0.5), size)(ones, ones, landmarks)
+    assert kept.alpha[mouth_y, mouth_x] < 0.05 and kept.alpha[eye_y, eye_x] == pytest.approx(0.5, abs=0.05)
+    assert kept.alpha[cheek_y, cheek_x] == pytest.approx(1.0) and kept.face[mouth_y, mouth_x] == pytest.approx(1.0)

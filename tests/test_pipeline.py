@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from swapcam.realtime.capture import Frame
+from swapcam.realtime.color import ColorSettings
 from swapcam.realtime.live import LiveConfig, LiveRun, run_live
 from swapcam.realtime.output import OutputSettings
 from swapcam.realtime.pipeline import (
-    ColorSettings,
     FrameProcessor,
     Pipeline,
     PipelineSettings,
@@ -181,10 +181,10 @@ def test_warm_up_compiles_the_blend_kernel_before_the_clock_starts(mode):
     # In a fresh process nothing is compiled yet, so this fails if the warm-up skips a kernel
     # (as it did with an all-zero mask: the first real frame then paid ~0.7 s of compiling).
     code = ("from swapcam.realtime.live import warm_up; from swapcam.realtime.color import COLOR_TRANSFERS; "
-            "from swapcam.realtime import warp, color; "
+            "from swapcam.realtime import warp, color_sot; "
             f"warm_up(64, COLOR_TRANSFERS.get({mode!r})); "
             "assert warp._paste_kernel.signatures, 'paste kernel not compiled'; "
             "assert warp._crop_f32.signatures, 'crop kernel not compiled'; "
-            f"assert bool(color._sot_step.signatures) == ({mode!r} == 'sot'), 'sot kernel'")
+            f"assert bool(color_sot.sot_step.signatures) == ({mode!r} == 'sot'), 'sot kernel'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-1500:]

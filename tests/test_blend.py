@@ -1,0 +1,68 @@
+"""Blend stage: boundary matching and sharpening on constructed faces."""
+
+import numpy as np
+import pytest
+
+from swapcam.realtime.blend import Blender, BlendSettings, match_boundary, sharpen
+
+R = 96
+
+
+def disc_mask(feather=6.0):
+    yy, xx = np.mgrid[0:R, 0:R]
+    distance = np.hypot(xx - R / 2, yy - R / 2)
+    return np.clip((0.35 * R - distance) / feather + 0.5, 0, 1).astype(np.float32)
+
+
+def camera_and_face():
+    """A camera face with a vertical light gradient, and a swapped face that is the camera face
+    too warm by a constant plus a dark blob (a feature of its own) in the middle."""
+    yy, xx = np.mgrid[0:R, 0:R] / R
+    camera = np.stack([0.35 + 0.2 * yy, 0.45 + 0.2 * yy, 0.6 + 0.1 * xx], -1).astype(np.float32)
+    blob = (np.hypot(xx - 0.5, yy - 0.5) < 0.08)[..., None] * np.float32(-0.25)
+    face = np.clip(camera + np.float32([-0.08, 0.02, 0.12]) + blob, 0, 1).astype(np.float32)
+    return camera, face, blob[..., 0] != 0
+
+
+def test_seamless_removes_a_colour_offset_at_the_edge_and_keeps_the_features():
+    camera, face, blob = camera_and_face()
+    mask = disc_mask()
+    out = match_boundary(face, camera, mask, sigma=0.1 * R)
+    edge = (mask > 0.2) & (mask < 0.8)
+    assert np.abs(face - camera)[edge].mean() > 0.07
+    assert np.abs(out - camera)[edge].mean() < 0.01                 # meets the camera at the edge
+    assert np.abs(out - camera)[(mask > 0.99) & ~blob].mean() < 0.02  # a constant offset goes everywhere
+    feature = (out - camera)[blob].mean(0) - (out - camera)[(mask > 0.99) & ~blob].mean(0)
+    np.testing.assert_allclose(feature, -0.25, atol=0.03)          # the face's own feature stays
+    assert out.dtype == np.float32 and out.shape == face.shape and 0 <= out.min() and out.max() <= 1
+
+
+def test_seamless_without_a_feathered_edge_leaves_the_face():
+    camera, face, _ = camera_and_face()
+    hard = (disc_mask() > 0.5).astype(np.float32)
+    assert match_boundary(face, camera, hard, 8.0) is face
+
+
+def test_sharpen_adds_contrast_at_edges_only():
+    face = np.zeros((R, R, 3), np.float32) + 0.3
+    face[:, R // 2:] = 0.7
+    out = sharpen(face, 1.0)
+    assert out[10, R // 2 - 1, 0] < 0.3 < 0.7 < out[10, R // 2, 0]   # overshoot on both sides of the step
+    np.testing.assert_allclose(out[:, :R // 2 - 6], 0.3, atol=1e-6)  # flat regions untouched
+    assert sharpen(face, 0.0) is face
+
+
+def test_blender_applies_mode_then_sharpening():
+    camera, face, _ = camera_and_face()
+    mask = disc_mask()
+    plain = Blender(BlendSettings(), R)(face, camera, mask)
+    assert plain is face
+    seamless = Blender(BlendSettings(mode="seamless", seam_width=0.1, sharpen=0.5), R)(face, camera, mask)
+    np.testing.assert_allclose(seamless, sharpen(match_boundary(face, camera, mask, 0.1 * R), 0.5), atol=1e-6)
+
+
+def test_unknown_blend_mode_is_a_user_error():
+    from swapcam.realtime.errors import UserError
+
+    with pytest.raises(UserError, match="blend"):
+        BlendSettings(mode="poisson")
