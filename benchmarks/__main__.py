@@ -56,6 +56,8 @@ def main() -> int:
                         help="extra swapcam live flags for the pipeline runs, to measure a setting (e.g. --live-args=--no-spin)")
     parser.add_argument("--clip", action="append", default=[], metavar="PATH",
                         help="quality: also score a self-swap of this clip (a model trained on its first 80 %%)")
+    parser.add_argument("--cases", default="", metavar="TEXT,…",
+                        help="quality: only the cases whose name contains one of these (e.g. synthetic,d6)")
     parser.add_argument("--cache", default=str(DEFAULT_CACHE), metavar="DIR",
                         help="quality: where frames, facesets and the models trained for it are kept")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
@@ -78,7 +80,8 @@ def main() -> int:
         if name == "pipeline":
             results[name] = section.run(args.quick, args.model, args.repeat, shlex.split(args.live_args))
         elif name == "quality":
-            results[name] = section.run(args.quick, shlex.split(args.live_args), args.clip, Path(args.cache), out)
+            results[name] = section.run(args.quick, shlex.split(args.live_args), args.clip, Path(args.cache), out,
+                                        [c for c in args.cases.split(",") if c])
         else:
             results[name] = section.run(args.quick)
         lines += [f"## {name}", "", *section.markdown(results[name]), ""]

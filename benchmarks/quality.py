@@ -29,6 +29,7 @@ SYNTHETIC_SIZE = "640x480"
 SYNTHETIC_SELF = "synthetic:identity=bo,seed=5"    # the demo model's own identity, motion never trained on
 SYNTHETIC_CAMERA = "synthetic:identity=ada,seed=7"  # the demo's camera person
 SYNTHETIC_SOURCE = "synthetic:identity=bo,seed=2"   # reference pictures of bo for the identity measure
+SYNTHETIC_OCCLUDED = "synthetic:identity=bo,seed=5,occluder=hand"  # a hand covers a quarter to 40 % of the face
 IDENTITY_EVERY = 3  # descriptors cost ~0.1 s a face: every third frame
 
 
@@ -127,23 +128,33 @@ def synthetic_cases(cache: Path, frames: int) -> tuple[list[Case], dict[str, Pat
         path = cache / "frames" / f"{spec.replace(':', '_').replace('=', '-').replace(',', '_')}_{SYNTHETIC_SIZE}_{count}"
         if not path.exists():
             video = SyntheticVideo(settings)
-            write_frames([video.frame(i).image for i in range(count)], path)
+            rendered = [video.frame(i) for i in range(count)]
+            if settings.occluder != "none":
+                np.save(path.with_name(path.name + ".occluders.npy"), np.stack([f.occluder for f in rendered]))
+            write_frames([f.image for f in rendered], path)
         return path
 
+    occluded = folder(SYNTHETIC_OCCLUDED, max(frames, 90))
     cases = [Case("synthetic bo self", "self", "bo", "bo", folder(SYNTHETIC_SELF, frames), DEMO_MODEL, 30.0),
-             Case("synthetic ada→bo", "cross", "bo", "ada", folder(SYNTHETIC_CAMERA, frames), DEMO_MODEL, 30.0)]
+             Case("synthetic ada→bo", "cross", "bo", "ada", folder(SYNTHETIC_CAMERA, frames), DEMO_MODEL, 30.0),
+             Case("synthetic bo + hand", "self", "bo", "bo", occluded, DEMO_MODEL, 30.0,
+                  occluded.with_name(occluded.name + ".occluders.npy"))]
     return cases, {"bo": folder(SYNTHETIC_SOURCE, 40)}
 
 
 def score_case(case: Case, live_args: list[str], judge: IdentityJudge | None, source_frames: Path | None,
                limit: int | None) -> tuple[dict[str, float], list[np.ndarray], list[np.ndarray], Analysis]:
-    inputs = read_frames(case.frames)[:limit]
-    input_analysis = _cached_analysis(case.frames, inputs)
+    inputs = read_frames(case.frames)
+    input_analysis = _cached_analysis(case.frames, inputs)  # of every frame: the cache serves any limit
+    inputs = inputs[:limit]
     outputs = run_pipeline(case, live_args + (["--max-frames", str(limit)] if limit else []))
     output_analysis = analyse(outputs)
     scores = quality_metrics.score_sequence(inputs, outputs, input_analysis.landmarks[:len(outputs)],
                                             output_analysis.landmarks, input_analysis.poses,
                                             output_analysis.poses, fidelity=case.kind == "self")
+    if case.occluders is not None:
+        truth = np.load(case.occluders)[:len(outputs)]
+        scores["occluder_error"] = quality_metrics.occluder_error(inputs, outputs, truth, input_analysis.landmarks)
     if case.kind == "cross" and judge is not None and source_frames is not None:
         reference_frames = read_frames(source_frames)
         reference = judge.reference(case.source, reference_frames, _cached_analysis(source_frames, reference_frames))
@@ -151,18 +162,23 @@ def score_case(case: Case, live_args: list[str], judge: IdentityJudge | None, so
     return scores, inputs, outputs, input_analysis
 
 
-def run(quick: bool, live_args: list[str], clips: list[str], cache: Path, out: Path, log=print) -> dict[str, object]:
+def run(quick: bool, live_args: list[str], clips: list[str], cache: Path, out: Path, only: list[str] = (),
+        log=print) -> dict[str, object]:
     limit = 30 if quick else None
     cases, source_frames = synthetic_cases(cache, 30 if quick else 120)
     data = QualityData(cache, log=log)
+    def wanted(name: str) -> bool:
+        return not only or any(text in name for text in only)
+
+    cases = [case for case in cases if wanted(case.name)]
     if not quick:
         real = data.available()
         sources = tuple(c for c in quality_data.SELF_SWAP_CLIPS if c in real)
         cameras = tuple(c for c in quality_data.CAMERA_CLIPS if c in real)
-        cases += data.cases(sources, cameras)
-        source_frames.update({name: data.source_frames(name) for name in sources})
-        for clip in clips:
-            cases.append(data.clip_case(Path(clip)))
+        real_cases = data.cases(sources, cameras, wanted)
+        cases += real_cases
+        source_frames.update({case.source: data.source_frames(case.source) for case in real_cases})
+        cases += [data.clip_case(Path(clip)) for clip in clips]
     judge = IdentityJudge() if _identity_available() else None
     results: dict[str, object] = {"live_args": live_args, "identity": judge is not None, "cases": {}}
     sheet_rows = []
@@ -193,6 +209,7 @@ SUMMARY = {  # measure → (which cases, target, True when higher is better)
     "landmark_error": ("all", 0.04, False), "mouth_r": ("all", 0.9, True), "eye_r": ("all", 0.8, True),
     "pose_error_deg": ("all", None, False), "seam_delta_e": ("all", 1.0, False),
     "flicker": ("all", (0.9, 1.1), None), "identity_share": ("cross", 0.9, True),
+    "occluder_error": ("self", None, False),
 }
 
 
@@ -214,7 +231,8 @@ def summarise(cases: dict[str, dict]) -> dict[str, dict[str, float]]:
 
 COLUMNS = (("psnr_db", "PSNR dB", 2), ("ssim", "SSIM", 3), ("landmark_error", "lmk err", 3),
            ("mouth_r", "mouth r", 2), ("eye_r", "eye r", 2), ("pose_error_deg", "pose °", 2),
-           ("seam_delta_e", "seam ΔE", 2), ("flicker", "flicker", 2), ("identity_share", "identity", 2))
+           ("seam_delta_e", "seam ΔE", 2), ("flicker", "flicker", 2), ("identity_share", "identity", 2),
+           ("occluder_error", "occluder err", 1))
 
 
 def _cell(row: dict, key: str, digits: int) -> str:

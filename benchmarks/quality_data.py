@@ -14,6 +14,7 @@ Cases:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import subprocess
@@ -48,6 +49,7 @@ class Case:
     frames: Path         # folder of PNG frames, the input and the reference
     model: Path
     fps: float
+    occluders: Path | None = None  # .npy (N, H, W) bool: where something covers the input (synthetic only)
 
 
 def clip_path(name: str, folder: Path = MEDIA) -> Path:
@@ -144,6 +146,19 @@ class QualityData:
         model = folder / f"{name}_{PRECISION}.onnx"
         if model.exists():
             return model
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "lock", "w") as lock:
+            try:  # two benchmark runs training one model would corrupt each other's run
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RuntimeError(f"another process is training {folder}: wait for it to finish") from None
+            if not model.exists():
+                self._train(name, folder, model)
+        return model
+
+    def _train(self, name: str, folder: Path, model: Path) -> None:
+        self.log(f"quality: training the {name} self-swap model ({' '.join(RECIPE)}; about half an hour on "
+                 f"2 CPU cores, once: cached in {folder})")
         train_frames, _, _ = self._split(name)
         source = self._faceset(f"{name}_train", f"images:{train_frames}")
         cameras = [cam for cam in CAMERA_CLIPS if self.path(cam).exists()]
@@ -158,15 +173,24 @@ class QualityData:
                  "--target-faceset", str(targets[0]), "--consent", "local quality benchmark only", log=self.log)
         return model
 
-    def cases(self, sources: tuple[str, ...] = SELF_SWAP_CLIPS, cameras: tuple[str, ...] = CAMERA_CLIPS) -> list[Case]:
+    def cases(self, sources: tuple[str, ...] = SELF_SWAP_CLIPS, cameras: tuple[str, ...] = CAMERA_CLIPS,
+              wanted=lambda name: True) -> list[Case]:
+        """The self-swap and cross-swap cases whose names ``wanted`` accepts; models are trained
+        (once, then cached) only for the cases chosen."""
         cases = []
         for name in sources:
+            chosen = [(camera, f"{name}→{camera}") for camera in (name, *cameras)
+                      if wanted(f"{name} self" if camera == name else f"{name}→{camera}")]
+            if not chosen:
+                continue
             model = self.model(name)
-            _, heldout, fps = self._split(name)
-            cases.append(Case(f"{name} self", "self", name, name, heldout, model, fps))
-            for camera in cameras:
-                frames, camera_fps = self.camera_frames(camera)
-                cases.append(Case(f"{name}→{camera}", "cross", name, camera, frames, model, camera_fps))
+            for camera, case in chosen:
+                if camera == name:
+                    _, heldout, fps = self._split(name)
+                    cases.append(Case(f"{name} self", "self", name, name, heldout, model, fps))
+                else:
+                    frames, camera_fps = self.camera_frames(camera)
+                    cases.append(Case(case, "cross", name, camera, frames, model, camera_fps))
         return cases
 
     def clip_case(self, path: Path) -> Case:

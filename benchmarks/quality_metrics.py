@@ -163,6 +163,21 @@ def identity_share(outputs: np.ndarray, source: np.ndarray, cameras: np.ndarray)
     return float((to_source < to_camera).mean()), float(to_source.mean()), float(to_camera.mean())
 
 
+def occluder_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], occluders: np.ndarray,
+                   landmarks: Sequence[np.ndarray | None]) -> float:
+    """Mean absolute grey-level difference of output and input where a known occluder ((N, H, W)
+    bool) covers the face (its landmark hull): 0 when whatever is in front of the face stays there."""
+    total = count = 0.0
+    for image, output, covered, points in zip(inputs, outputs, occluders, landmarks, strict=False):
+        if points is None:
+            continue
+        region = covered & hull_mask(points, image.shape)
+        if region.any():
+            total += float(np.abs(output[region].astype(np.int16) - image[region].astype(np.int16)).sum())
+            count += region.sum() * image.shape[2]
+    return total / count if count else float("nan")
+
+
 def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 

@@ -32,15 +32,19 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
 
 
-def match_boundary(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+def match_boundary(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
+                   visible: np.ndarray | None = None) -> np.ndarray:
     """The face shifted by a smooth correction that makes it meet ``reference`` along the mask's edge.
 
     face, reference: (R, R, 3) float32 0..1 BGR; mask: (R, R) float32 0..1, feathered; sigma: width
     of the correction's smoothing in pixels. The edge weight ``4 m (1 − m)`` is 1 halfway through
-    the feather and 0 inside and outside it. Returns (R, R, 3) float32 clipped to 0..1. A mask with
-    no feather has no edge: the face comes back unchanged.
+    the feather and 0 inside and outside it; ``visible`` ((R, R) 0..1, optional) removes the parts
+    of the edge that something in front of the face covers. Returns (R, R, 3) float32 clipped to
+    0..1. A mask with no feather has no edge: the face comes back unchanged.
     """
     edge = 4.0 * mask * (1.0 - mask)
+    if visible is not None:
+        edge = edge * visible
     total = float(edge.sum())
     if total < 1.0:
         return face
@@ -62,9 +66,9 @@ def sharpen(face: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
     return out
 
 
-BlendMode = Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
+BlendMode = Callable[[np.ndarray, np.ndarray, np.ndarray, float, "np.ndarray | None"], np.ndarray]
 BLEND_MODES: Registry[BlendMode] = Registry("blend mode")
-BLEND_MODES.register("alpha")(lambda face, reference, mask, sigma: face)
+BLEND_MODES.register("alpha")(lambda face, reference, mask, sigma, visible=None: face)
 BLEND_MODES.register("seamless")(match_boundary)
 
 
@@ -85,7 +89,8 @@ class Blender:
         self.mode = BLEND_MODES.get(settings.mode)
         self.sigma = settings.seam_width * size
 
-    def __call__(self, face: np.ndarray, reference: np.ndarray, face_mask: np.ndarray) -> np.ndarray:
-        """face, reference (R, R, 3) float32, face_mask (R, R) float32 → the face to paste."""
-        face = self.mode(face, reference, face_mask, self.sigma)
+    def __call__(self, face: np.ndarray, reference: np.ndarray, face_mask: np.ndarray,
+                 visible: np.ndarray | None = None) -> np.ndarray:
+        """face, reference (R, R, 3) float32, face_mask and visible (R, R) float32 → the face to paste."""
+        face = self.mode(face, reference, face_mask, self.sigma, visible)
         return sharpen(face, self.settings.sharpen)

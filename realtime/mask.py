@@ -101,7 +101,8 @@ class FaceMasks:
 
     face: np.ndarray   # the whole swapped face, feathered (its edge is where the seam is)
     alpha: np.ndarray  # the blend mask: face without the kept mouth/eyes, times the opacity
-    skin: np.ndarray   # colour-statistics weights: face without eyes and mouth interior
+    skin: np.ndarray   # colour-statistics weights: face without eyes and mouth interior (nor occluders)
+    visible: np.ndarray | None = None  # 1 − occluders (hands in front of the face); None: nothing in front
 
 
 class MaskBuilder:
@@ -123,8 +124,10 @@ class MaskBuilder:
                           polygon_mask(aligned_landmarks[LEFT_EYE], self.size))
         return mouth, refine_mask(eyes, -grow - blur // 2, blur)
 
-    def __call__(self, face_mask: np.ndarray, celeb_mask: np.ndarray, aligned_landmarks: np.ndarray) -> FaceMasks:
-        """Model masks (R, R) float32 and the face's landmarks in crop pixels → :class:`FaceMasks`."""
+    def __call__(self, face_mask: np.ndarray, celeb_mask: np.ndarray, aligned_landmarks: np.ndarray,
+                 occluder: np.ndarray | None = None) -> FaceMasks:
+        """Model masks (R, R) float32, the face's landmarks in crop pixels and what covers the face
+        ((R, R) float32 0..1, or None) → :class:`FaceMasks`."""
         s = self.settings
         mask = self.combine(face_mask, celeb_mask)
         if s.hull:
@@ -133,13 +136,18 @@ class MaskBuilder:
         mouth, eyes = self.features(aligned_landmarks)
         skin = face * (1.0 - mouth) * (1.0 - eyes)
         alpha = face
+        visible = None
+        if occluder is not None:
+            visible = 1.0 - occluder
+            skin = skin * visible
+            alpha = alpha * visible
         if s.keep_mouth:
             alpha = alpha * (1.0 - s.keep_mouth * mouth)
         if s.keep_eyes:
             alpha = alpha * (1.0 - s.keep_eyes * eyes)
         if s.opacity != 1.0:
             alpha = alpha * s.opacity
-        return FaceMasks(face, alpha, skin)
+        return FaceMasks(face, alpha, skin, visible)
 
     def paste_adjustment(self) -> np.ndarray | None:
         s = self.settings

@@ -27,6 +27,7 @@ from .capture import Frame, Source
 from .color import ColorMatcher
 from .detect import Detector, choose_faces
 from .mask import MaskBuilder
+from .occlusion import HandTracker, occluder_mask
 from .output import Sink
 from .report import RunStats
 from .settings import Settings, setting
@@ -101,7 +102,8 @@ class FrameProcessor:
     """detect → stabilize → align → swap → mask → colour → blend for one frame at a time."""
 
     def __init__(self, detector: Detector, stabilizer: LandmarkStabilizer, aligner: Aligner, swapper: Swapper,
-                 masker: MaskBuilder, color: ColorMatcher, blender: Blender, choose: str, keep_original: bool = False):
+                 masker: MaskBuilder, color: ColorMatcher, blender: Blender, choose: str, keep_original: bool = False,
+                 hands: HandTracker | None = None, hand_grow: float = 1.0):
         self.keep_original = keep_original
         self.detector = detector
         self.stabilizer = stabilizer
@@ -110,6 +112,8 @@ class FrameProcessor:
         self.masker = masker
         self.color = color
         self.blender = blender
+        self.hands = hands
+        self.hand_grow = hand_grow
         self.choose = choose
         self.paste_adjustment = masker.paste_adjustment()
 
@@ -140,6 +144,10 @@ class FrameProcessor:
         if not faces:
             self.color.reset()
             return 0
+        hands = []
+        if self.hands is not None:
+            with clock("occlusion"):
+                hands = self.hands(image)
         with clock("stabilize"):
             faces = self.stabilizer(faces, media_time)
         size = self.swapper.resolution
@@ -154,11 +162,12 @@ class FrameProcessor:
                 if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
                     raise FrameFault("nan_output")
             with clock("mask"):
-                masks = self.masker(face_mask, celeb_mask, transform_points(matrix, landmarks))
+                occluder = occluder_mask(hands, matrix, size, self.hand_grow)
+                masks = self.masker(face_mask, celeb_mask, transform_points(matrix, landmarks), occluder)
             with clock("color"):
                 face = self.color(celeb, crop, masks.skin, media_time, track)
             with clock("blend"):
-                face = self.blender(face, crop, masks.face)
+                face = self.blender(face, crop, masks.face, masks.visible)
             if self.paste_adjustment is not None:
                 matrix = compose(self.paste_adjustment, matrix)
             pastes.append((face, masks.alpha, matrix))

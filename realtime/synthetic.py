@@ -33,6 +33,8 @@ noise tile read at a per-frame offset.
   towards image right, pitch > 0 tilts the nose up, roll > 0 rotates the face clockwise in the image.
   Trajectories stay within yaw ±30°, pitch ±20°, roll ±20° (scaled by ``motion``).
 * ``expression`` — ``mouth_open``, ``smile``, ``blink``, ``brows_up`` in 0..1.
+* ``occluder`` — with ``occluder=hand``, the (H, W) bool mask of a hand that comes up in front of
+  the face every few seconds (:mod:`swapcam.realtime.synthetic_occluder`); None without one.
 
 **Motion.** Pose, position, scale, gaze, light and the expressions (except blinks) are sums of three
 seeded sinusoids (periods 3–25 s; gaze 1.5–6 s; talking syllables 0.25–0.45 s), so they are smooth
@@ -60,6 +62,7 @@ from numba import njit
 from .errors import UserError
 from .registry import Registry
 from .settings import Settings, setting
+from .synthetic_occluder import draw_hand, hand_sprite
 
 TEMPLATE_PATH = Path(__file__).with_name("data") / "synthetic_face.npz"
 
@@ -262,6 +265,8 @@ class SyntheticSettings(Settings):
     expressions: bool = setting(True, "animate mouth, smile, blinks and brows")
     noise: float = setting(1.0, "sensor noise strength (1 = typical webcam, 0 = none)", low=0.0, high=5.0)
     motion_blur: bool = setting(False, "blur the head along its motion during the exposure")
+    occluder: str = setting("none", "something that comes in front of the face now and then: none or hand",
+                            choices=("none", "hand"))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -318,6 +323,7 @@ class SyntheticFrame:
     pupils: np.ndarray  # (2, 2) float32: person's right eye first, then left
     pose: tuple[float, float, float]  # yaw, pitch, roll in degrees (signs: module docstring)
     expression: dict[str, float]  # EXPRESSIONS → 0..1
+    occluder: np.ndarray | None = None  # (H, W) bool: where an occluder covers the picture (None: no occluder)
 
 
 def _smoothstep(x: np.ndarray | float) -> Any:
@@ -478,6 +484,7 @@ class SyntheticVideo:
         self._noise = _noise_tiles(rng, self.width, self.height, settings.noise)
         self._focal = 0.9 * max(self.width, self.height)
         self._iod = 0.19 * min(self.width, self.height)
+        self._hand = hand_sprite(self._iod, self.identity.skin) if settings.occluder == "hand" else None
 
     def __iter__(self) -> Iterator[SyntheticFrame]:
         index = 0
@@ -536,6 +543,9 @@ class SyntheticVideo:
         landmarks, pupils = self._rig.draw(
             image, rotation, pivot, self._focal, expr, gaze, light_dir, light_rgb,
             self._blur_vector(index) if self.settings.motion_blur else None)
+        occluder = None
+        if self._hand is not None:
+            occluder = draw_hand(image, index / self.fps, landmarks, self._hand, self.settings.seed)
         if self._noise is not None:
             rng = np.random.default_rng([self.settings.seed, index, 0x5E5])
             dy, dx = (int(v) for v in rng.integers(0, _NOISE_MARGIN, 2))
@@ -543,7 +553,7 @@ class SyntheticVideo:
             cv2.add(image, pos[dy:dy + self.height, dx:dx + self.width], dst=image)
             cv2.subtract(image, neg[dy:dy + self.height, dx:dx + self.width], dst=image)
         return SyntheticFrame(index=index, image=image, landmarks=landmarks, pupils=pupils,
-                              pose=pose, expression=expr)  # type: ignore[arg-type]
+                              pose=pose, expression=expr, occluder=occluder)  # type: ignore[arg-type]
 
     def _blur_vector(self, index: int) -> np.ndarray:
         """Pixel motion of the nose tip during the exposure along the trajectory; webcams in room
