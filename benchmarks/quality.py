@@ -208,7 +208,7 @@ SUMMARY = {  # measure → (which cases, target, True when higher is better)
     "psnr_db": ("self", None, True), "ssim": ("self", None, True),
     "landmark_error": ("all", 0.04, False), "mouth_r": ("all", 0.9, True), "eye_r": ("all", 0.8, True),
     "pose_error_deg": ("all", None, False), "seam_delta_e": ("all", 1.0, False),
-    "flicker": ("all", (0.9, 1.1), None), "identity_share": ("cross", 0.9, True),
+    "flicker": ("all", (0.9, 1.1), None), "color_jitter": ("all", None, False), "identity_share": ("cross", 0.9, True),
     "occluder_error": ("self", None, False),
 }
 
@@ -231,7 +231,7 @@ def summarise(cases: dict[str, dict]) -> dict[str, dict[str, float]]:
 
 COLUMNS = (("psnr_db", "PSNR dB", 2), ("ssim", "SSIM", 3), ("landmark_error", "lmk err", 3),
            ("mouth_r", "mouth r", 2), ("eye_r", "eye r", 2), ("pose_error_deg", "pose °", 2),
-           ("seam_delta_e", "seam ΔE", 2), ("flicker", "flicker", 2), ("identity_share", "identity", 2),
+           ("seam_delta_e", "seam ΔE", 2), ("flicker", "flicker", 2), ("color_jitter", "colour jitter", 2), ("identity_share", "identity", 2),
            ("occluder_error", "occluder err", 1))
 
 

@@ -9,7 +9,8 @@ input's inter-ocular distance (outer eye corners).
 * expression and pose: landmark error, correlation over the clip of mouth and eye opening, head-pose
   angle error (FaceMesh run on the output as on the input);
 * seam: how much the colour step across the face outline changed (CIE ΔE, Lab of sRGB/D65);
-* flicker: the output's frame-to-frame change inside the face over the input's;
+* flicker: the output's frame-to-frame change inside the face over the input's, and the same for the
+  face's mean colour alone (colour jitter);
 * identity (cross swaps): share of frames whose face descriptor is nearer the source than the camera person.
 """
 
@@ -153,6 +154,30 @@ def flicker_ratio(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
     return moved_out / moved_in if moved_in > 0 else float("nan")
 
 
+def mean_lab(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean CIE Lab (3,) of a uint8 BGR image over the (H, W) bool mask."""
+    rows, cols = _box(mask, margin=0)
+    lab = bgr_to_lab(np.ascontiguousarray(image[rows, cols]).astype(np.float32) / 255.0)
+    return lab[mask[rows, cols]].mean(0)
+
+
+def color_jitter(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
+                 masks: Sequence[np.ndarray | None]) -> float:
+    """How much the face's mean colour moves from frame to frame in the output over the input (ΔE
+    of the mean Lab inside the face, summed over consecutive frames): 1 = as steady as the camera,
+    above 1 = the swap adds colour flicker."""
+    moved_in = moved_out = 0.0
+    for t in range(1, len(inputs)):
+        if masks[t] is None or masks[t - 1] is None:
+            continue
+        both = masks[t] & masks[t - 1]
+        if not both.any():
+            continue
+        moved_in += float(np.linalg.norm(mean_lab(inputs[t], both) - mean_lab(inputs[t - 1], both)))
+        moved_out += float(np.linalg.norm(mean_lab(outputs[t], both) - mean_lab(outputs[t - 1], both)))
+    return moved_out / moved_in if moved_in > 0 else float("nan")
+
+
 def identity_share(outputs: np.ndarray, source: np.ndarray, cameras: np.ndarray) -> tuple[float, float, float]:
     """(share of frames nearer the source, mean distance to the source, mean distance to the camera person).
 
@@ -213,4 +238,5 @@ def score_sequence(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
         scores["pose_error_deg"] = _mean([pose_error(input_poses[t], output_poses[t]) for t in both])
     scores["seam_delta_e"] = _mean([seam_delta_e(inputs[t], outputs[t], input_landmarks[t]) for t in with_face])
     scores["flicker"] = flicker_ratio(inputs, outputs, masks)
+    scores["color_jitter"] = color_jitter(inputs, outputs, masks)
     return scores

@@ -28,7 +28,7 @@ def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 
 
 SCORE_LINES = (("psnr_db", "PSNR {:.2f} dB"), ("ssim", "SSIM {:.3f}"), ("landmark_error", "landmarks {:.3f} IOD"),
                ("mouth_r", "mouth r {:.2f}"), ("eye_r", "eyes r {:.2f}"), ("seam_delta_e", "seam {:.2f} dE"),
-               ("flicker", "flicker {:.2f}"), ("identity_share", "identity {:.0%}"),
+               ("flicker", "flicker {:.2f}"), ("color_jitter", "colour jitter {:.2f}"), ("identity_share", "identity {:.0%}"),
                ("occluder_error", "occluder err {:.1f}"))
 
 

@@ -25,6 +25,17 @@ LEFT_EYE = np.array([263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380,
 MOUTH_INNER = np.array([78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95],
                        np.intp)
 
+#: eyebrows, loops along the upper edge and back along the lower
+RIGHT_BROW = np.array([70, 63, 105, 66, 107, 55, 65, 52, 53, 46], np.intp)
+LEFT_BROW = np.array([300, 293, 334, 296, 336, 285, 295, 282, 283, 276], np.intp)
+
+#: the outer lip line, a loop from the right mouth corner (61) over the upper lip
+LIPS = np.array([61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146],
+                np.intp)
+
+#: the tip of the nose with the nostrils and the wings (use its convex hull)
+NOSE_TIP = np.array([5, 275, 278, 294, 327, 326, 2, 97, 98, 64, 48, 45], np.intp)
+
 #: (upper, lower) lid midpoints of the right and left eye, and the inner-lip midpoints
 EYE_OPENING_PAIRS = np.array([[159, 145], [386, 374]], np.intp)
 MOUTH_OPENING_PAIR = np.array([13, 14], np.intp)

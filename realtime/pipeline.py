@@ -163,18 +163,20 @@ class FrameProcessor:
                     raise FrameFault("nan_output")
             with clock("mask"):
                 occluder = occluder_mask(hands, matrix, size, self.hand_grow)
-                masks = self.masker(face_mask, celeb_mask, transform_points(matrix, landmarks), occluder)
+                aligned = transform_points(matrix, landmarks)
+                masks = self.masker(face_mask, celeb_mask, aligned, occluder)
             with clock("color"):
                 face = self.color(celeb, crop, masks.skin, media_time, track)
             with clock("blend"):
                 face = self.blender(face, crop, masks.face, masks.visible)
+                detail = self.blender.detail_mask(masks.skin, aligned)
             if self.paste_adjustment is not None:
                 matrix = compose(self.paste_adjustment, matrix)
-            pastes.append((face, masks.alpha, matrix))
+            pastes.append((face, masks.alpha, matrix, detail))
         # paste only once every face succeeded, so a fault leaves the original frame untouched
         with clock("blend"):
-            for face, alpha, matrix in pastes:
-                paste_back(image, face, alpha, matrix)
+            for face, alpha, matrix, detail in pastes:
+                paste_back(image, face, alpha, matrix, detail_mask=detail)
         return len(pastes)
 
 

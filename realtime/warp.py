@@ -16,6 +16,7 @@ threads of a small machine.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from numba import njit
 
@@ -229,12 +230,14 @@ def _paste_box(M, mask, width, height):
 
 
 @njit(cache=True, nogil=True)
-def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
+def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1, detail_mask, high, with_detail):
     """Fused inverse warp + alpha blend over the box [x0, x1) × [y0, y1); see :func:`paste_back`.
 
     frame, out: (H, W, 3) uint8, C-contiguous (may be the same array). face: (r, r, 3) float32 0..1
     and mask: (r, r) float32 0..1, C-contiguous. M: (2, 3) float64 frame → crop. in_place: out is
-    frame, so pixels left unblended need no copy.
+    frame, so pixels left unblended need no copy. with_detail: detail_mask (r, r) float32 is sampled
+    like the mask and adds that share of high ((y1 − y0, x1 − x0, 3) float32 grey levels, the
+    frame's own fine detail over the box) to the face; otherwise both are unused placeholders.
     """
     r = mask.shape[0]
     w = frame.shape[1]
@@ -242,6 +245,7 @@ def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
     dst = out.reshape(-1)
     alpha = mask.reshape(-1)
     rgb = face.reshape(-1)
+    gains = detail_mask.reshape(-1)
     n = x1 - x0
     step = np.float32(1.0 / 32.0)
     one = np.float32(1.0)
@@ -292,6 +296,9 @@ def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
             if a > zero:
                 keep = one - a
                 gain = a * np.float32(255.0)
+                share = zero
+                if with_detail:
+                    share = (w00 * gains[t00] + w10 * gains[t10] + w01 * gains[t01] + w11 * gains[t11]) * a
                 for c in range(3):
                     f = (
                         w00 * rgb[t00 * 3 + c]
@@ -300,6 +307,8 @@ def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
                         + w11 * rgb[t11 * 3 + c]
                     )
                     val = np.float32(src[np.uint64(o + c)]) * keep + f * gain + np.float32(0.5)
+                    if with_detail:
+                        val += share * high[y - y0, i, c]
                     dst[np.uint64(o + c)] = np.uint8(min(max(val, zero), np.float32(255.0)))
             elif not in_place:
                 for c in range(3):
@@ -307,8 +316,25 @@ def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1):
             o += 3
 
 
+_NO_DETAIL_MASK = np.zeros((1, 1), np.float32)
+_NO_HIGH = np.zeros((1, 1, 3), np.float32)
+
+
+def high_pass(region: np.ndarray, sigma: float) -> np.ndarray:
+    """Fine detail of a uint8 (h, w, 3) region: itself minus its Gaussian blur (σ in pixels), float32."""
+    smooth = region.astype(np.float32)
+    return smooth - cv2.GaussianBlur(smooth, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def detail_sigma(M: np.ndarray, crop_sigma: float = 1.0) -> float:
+    """The frame-pixel σ of detail finer than ``crop_sigma`` crop pixels, for M (2, 3) frame → crop."""
+    scale = float(np.sqrt(abs(np.linalg.det(np.asarray(M, np.float64)[:, :2]))))
+    return crop_sigma / max(scale, 1e-6)
+
+
 def paste_back(
-    frame: np.ndarray, face: np.ndarray, mask: np.ndarray, M: np.ndarray, out: np.ndarray | None = None
+    frame: np.ndarray, face: np.ndarray, mask: np.ndarray, M: np.ndarray, out: np.ndarray | None = None,
+    detail_mask: np.ndarray | None = None,
 ) -> tuple[int, int, int, int]:
     """Warp the aligned face back into the frame and alpha-blend it, in one pass over the box the
     mask's non-zero part maps to.
@@ -321,6 +347,11 @@ def paste_back(
     with a separate ``out``, its pixels outside the box are left as they were.
     Same result as two ``cv2.warpAffine(..., (W, H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
     borderMode=cv2.BORDER_CONSTANT)`` (face, mask) and the blend, within one grey level.
+
+    detail_mask: optional (r, r) float32 in aligned space, how much of the frame's own detail finer
+    than the model's resolution (:func:`high_pass` at :func:`detail_sigma`) to keep on the face, e.g.
+    skin texture that a 128 px model cannot render onto a 300 px face:
+    ``out = frame (1 − a) + (face · 255 + d · high_pass(frame)) a``.
     """
     h, w = frame.shape[:2]
     r = mask.shape[0]
@@ -339,5 +370,11 @@ def paste_back(
     box = _paste_box(M, mask, w, h)
     x0, y0, x1, y1 = box
     if x1 > x0 and y1 > y0:
-        _paste_kernel(frame, np.ascontiguousarray(face), mask, M, out, out is frame, x0, y0, x1, y1)
+        if detail_mask is not None and detail_mask.shape != (r, r):
+            raise ValueError(f"detail_mask must be ({r}, {r}), got {detail_mask.shape}")
+        with_detail = detail_mask is not None
+        high = high_pass(frame[y0:y1, x0:x1], detail_sigma(M)) if with_detail else _NO_HIGH
+        details = np.ascontiguousarray(detail_mask, np.float32) if with_detail else _NO_DETAIL_MASK
+        _paste_kernel(frame, np.ascontiguousarray(face), mask, M, out, out is frame, x0, y0, x1, y1,
+                      details, high, with_detail)
     return box

@@ -41,3 +41,14 @@ def facesets(tmp_path_factory) -> dict[str, Path]:
         paths[name] = root / name
         extract([f"synthetic:identity={name},size=640x360"], paths[name], settings, progress=False)
     return paths
+
+
+@pytest.fixture(scope="session")
+def aligned_face():
+    """(468, 2) landmarks of a frontal synthetic face with an open mouth, in a 128 px aligned crop."""
+    from swapcam.realtime.align import align_matrix, transform_points
+    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+
+    frame = SyntheticVideo(SyntheticSettings(identity="ada", size="320x240", motion=0.0)).render(
+        (0.0, 0.0, 0.0), {"mouth_open": 1.0})
+    return transform_points(align_matrix(frame.landmarks, 128, 2.2), frame.landmarks)

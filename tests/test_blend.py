@@ -66,3 +66,16 @@ def test_unknown_blend_mode_is_a_user_error():
 
     with pytest.raises(UserError, match="blend"):
         BlendSettings(mode="poisson")
+
+
+def test_detail_mask_covers_skin_but_not_the_features(aligned_face):
+    from swapcam.realtime.landmarks import LEFT_BROW, LIPS, NOSE_TIP, RIGHT_EYE
+
+    skin = np.ones((128, 128), np.float32)
+    assert Blender(BlendSettings(), 128).detail_mask(skin, aligned_face) is None
+    detail = Blender(BlendSettings(detail=0.6), 128).detail_mask(skin, aligned_face)
+    for loop in (RIGHT_EYE, LEFT_BROW, LIPS, NOSE_TIP):
+        x, y = aligned_face[loop].mean(0).round().astype(int)
+        assert detail[y, x] < 0.01
+    cheek = ((aligned_face[RIGHT_EYE].mean(0) + aligned_face[LIPS].mean(0)) / 2 - (14, 0)).round().astype(int)
+    assert detail[cheek[1], cheek[0]] == pytest.approx(0.6, abs=0.02)

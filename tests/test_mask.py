@@ -62,27 +62,17 @@ def test_scale_offset_matrix_scales_about_centre():
     np.testing.assert_allclose(transform_points(shifted, centre), [[15.5, 31.5]])
 
 
-def _face_landmarks(size=128):
-    """Landmarks of a frontal synthetic face, moved into a size × size crop."""
-    from swapcam.realtime.align import align_matrix
-    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
-
-    frame = SyntheticVideo(SyntheticSettings(identity="ada", size="320x240", motion=0.0)).render(
-        (0.0, 0.0, 0.0), {"mouth_open": 1.0})
-    return transform_points(align_matrix(frame.landmarks, size, 2.2), frame.landmarks)
-
-
 def test_polygon_mask_fills_a_concave_outline():
     points = np.array([[8, 8], [56, 8], [56, 56], [32, 24], [8, 56]], np.float32)  # a notch at the bottom
     mask = polygon_mask(points, 64)
     assert mask[16, 32] == 1.0 and mask[50, 32] == 0.0 and mask[50, 12] == 1.0
 
 
-def test_keep_mouth_and_eyes_cut_them_out_of_the_blend_mask_only():
+def test_keep_mouth_and_eyes_cut_them_out_of_the_blend_mask_only(aligned_face):
     from swapcam.realtime.landmarks import LEFT_EYE, MOUTH_INNER
 
     size = 128
-    landmarks = _face_landmarks(size)
+    landmarks = aligned_face
     ones = np.ones((size, size), np.float32)
     mouth_x, mouth_y = landmarks[MOUTH_INNER].mean(0).round().astype(int)
     eye_x, eye_y = landmarks[LEFT_EYE].mean(0).round().astype(int)

@@ -88,6 +88,14 @@ def test_flicker_above_one_when_added_below_one_when_frozen(clip):
     assert qm.flicker_ratio(images, [images[0]] * len(images), masks) == 0.0
 
 
+def test_colour_jitter_counts_the_face_colour_moving_more_than_the_camera(clip):
+    images, landmarks = clip
+    masks = [qm.hull_mask(p, images[0].shape) for p in landmarks]
+    assert qm.color_jitter(images, images, masks) == pytest.approx(1.0)
+    flashing = [np.clip(i.astype(int) + (8 if t % 2 else -8), 0, 255).astype(np.uint8) for t, i in enumerate(images)]
+    assert qm.color_jitter(images, flashing, masks) > 3.0
+
+
 def test_correlation_is_nan_for_a_constant_series():
     assert np.isnan(qm.correlation([1, 1, 1, 1], [1, 2, 3, 4]))
     assert qm.correlation([1, 2, 3, 4], [2, 4, 6, 8]) == pytest.approx(1.0)

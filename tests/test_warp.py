@@ -147,3 +147,32 @@ def test_paste_with_full_mask_replaces_exactly_the_rotated_square():
     assert inside.sum() > 0.5 * (r / 0.8) ** 2
     assert (got[inside] == np.rint(colour * 255).astype(np.uint8)).all()
     assert np.array_equal(got[outside], frame[outside])
+
+
+def test_paste_with_detail_puts_the_frames_fine_detail_back_on_a_blurred_face():
+    import cv2
+
+    from swapcam.realtime.warp import detail_sigma, high_pass
+
+    rng = np.random.default_rng(3)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), (0, 0), 0.7)
+    M = np.array([[1.0, 0.0, 16.0], [0.0, 1.0, 16.0]])  # crop = frame shifted, same scale
+    r = 128
+    crop = crop_aligned(frame, M, r).astype(np.float32)
+    blurred = cv2.GaussianBlur(crop, (0, 0), 1.0, borderType=cv2.BORDER_REFLECT) / 255.0  # what a soft model renders
+    mask = np.ones((r, r), np.float32)
+    plain = frame.copy()
+    paste_back(plain, blurred, mask, M)
+    detailed = frame.copy()
+    box = paste_back(detailed, blurred, mask, M, detail_mask=np.ones((r, r), np.float32))
+    inner = (slice(4, 92), slice(4, 92))
+    error_plain = np.abs(plain.astype(int) - frame.astype(int))[inner].mean()
+    error_detail = np.abs(detailed.astype(int) - frame.astype(int))[inner].mean()
+    assert detail_sigma(M) == pytest.approx(1.0)
+    assert error_detail < 0.2 * error_plain and error_plain > 5
+    expected = np.clip(blurred[16:112, 16:112] * 255 + high_pass(frame, 1.0) + 0.5, 0, 255).astype(np.uint8)
+    assert np.abs(detailed.astype(int) - expected.astype(int))[inner].max() <= 1
+    zero = frame.copy()
+    paste_back(zero, blurred, mask, M, detail_mask=np.zeros((r, r), np.float32))
+    np.testing.assert_array_equal(zero, plain)
+    assert box == (0, 0, 96, 96)
