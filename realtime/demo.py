@@ -8,6 +8,7 @@ disclosure label. The swapped stream can also go to a virtual camera.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .color import COLOR_TRANSFERS, ColorSettings
+from .color import COLOR_TRANSFERS
 from .errors import UserError
 from .files import require_folder
 from .live import LiveConfig, LiveRun, run_live
 from .output import FileSink, OutputSettings
-from .pipeline import PipelineSettings, Processed
+from .pipeline import Processed
 from .report import stage_table
 from .settings import Settings, setting
 
@@ -65,8 +66,10 @@ def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
         raise UserError(f"the demo model {DEMO_MODEL} is missing: rebuild it with python -m swapcam.export.demo_model")
     require_folder(settings.video)
     outputs = ("virtualcam", "null") if settings.output == "auto" else (settings.output,)
-    config = LiveConfig(**{**vars(config), "pipeline": PipelineSettings(seconds=settings.seconds),
-                           "color": ColorSettings(mode=settings.color)})
+    # the demo sets its length and colour mode; every other setting (a config file's [color]
+    # smoothing, [pipeline] queue depth, …) stays as given
+    config = dataclasses.replace(config, pipeline=config.pipeline.replace(seconds=settings.seconds),
+                                 color=config.color.replace(mode=settings.color))
     video: FileSink | None = None
 
     def record(result: Processed) -> None:

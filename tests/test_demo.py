@@ -26,9 +26,10 @@ def test_shipped_demo_model_follows_the_contract_and_its_card_is_complete():
 
 
 def test_demo_writes_side_by_side_video_and_report(tmp_path):
-    video, report = tmp_path / "demo.mp4", tmp_path / "demo.json"
+    video, report, config = tmp_path / "demo.mp4", tmp_path / "demo.json", tmp_path / "demo.toml"
+    config.write_text("[color]\nsmoothing = 0.4\n[pipeline]\nqueue_depth = 2\n")
     result = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "demo", "--seconds", "3", "--video",
-                             str(video), "--output", "null", "--report", str(report)],
+                             str(video), "--output", "null", "--report", str(report), "--config", str(config)],
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
     assert "fps" in result.stderr and "wrote" in result.stderr
@@ -36,6 +37,9 @@ def test_demo_writes_side_by_side_video_and_report(tmp_path):
     assert ["stage", "p50", "ms", "p95", "ms"] in table
     assert {row[0] for row in table} >= {"detect", "align", "swap", "blend"}
     data = json.loads(report.read_text())
+    # the demo sets its own length and colour mode, and keeps the rest of the config file's sections
+    assert data["settings"]["color"] == {"mode": "none", "smoothing": 0.4}
+    assert data["settings"]["pipeline"]["queue_depth"] == 2 and data["settings"]["pipeline"]["seconds"] == 3.0
     assert data["frames"] >= 60 and data["frames_swapped"] >= 0.9 * data["frames"]
     capture = cv2.VideoCapture(str(video))
     assert (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (1280, 360)
