@@ -19,6 +19,7 @@ Pure core: :func:`match_boundary`, :func:`sharpen`. Wrapper: :class:`Blender` (s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from .mask import hull_mask, polygon_mask, refine_mask
 from .registry import Registry
 from .settings import Settings, setting
 
+# A face unseen for longer than this starts its correction afresh.
+_MAX_GAP_S = 1.0
 # Keeps the normalised convolution finite far from any edge (it then tends to the mean difference).
 _EPS = 1e-4
 
@@ -38,27 +41,39 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
 
 
-def match_boundary(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
-                   visible: np.ndarray | None = None) -> np.ndarray:
-    """The face shifted by a smooth correction that makes it meet ``reference`` along the mask's edge.
+def boundary_correction(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
+                        visible: np.ndarray | None = None) -> np.ndarray | None:
+    """A smooth colour correction that, added to the face, makes it meet ``reference`` along the
+    mask's edge.
 
     face, reference: (R, R, 3) float32 0..1 BGR; mask: (R, R) float32 0..1, feathered; sigma: width
     of the correction's smoothing in pixels. The edge weight ``4 m (1 − m)`` is 1 halfway through
     the feather and 0 inside and outside it; ``visible`` ((R, R) 0..1, optional) removes the parts
-    of the edge that something in front of the face covers. Returns (R, R, 3) float32 clipped to
-    0..1. A mask with no feather has no edge: the face comes back unchanged.
+    of the edge that something in front of the face covers. Returns (R, R, 3) float32, or None
+    when the mask has no feathered edge to measure.
     """
     edge = 4.0 * mask * (1.0 - mask)
     if visible is not None:
         edge = edge * visible
     total = float(edge.sum())
     if total < 1.0:
-        return face
+        return None
     difference = reference - face
     mean = (difference * edge[..., None]).sum((0, 1)) / total
     weights = _blur(edge, sigma) + _EPS
-    correction = (_blur(difference * edge[..., None], sigma) + _EPS * mean) / weights[..., None]
-    out = face + correction.astype(np.float32)
+    return ((_blur(difference * edge[..., None], sigma) + _EPS * mean) / weights[..., None]).astype(np.float32)
+
+
+def match_boundary(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
+                   visible: np.ndarray | None = None) -> np.ndarray:
+    """The face plus its :func:`boundary_correction`, clipped to 0..1 (the face itself when there is
+    no edge)."""
+    correction = boundary_correction(face, reference, mask, sigma, visible)
+    return face if correction is None else _corrected(face, correction)
+
+
+def _corrected(face: np.ndarray, correction: np.ndarray) -> np.ndarray:
+    out = face + correction
     np.clip(out, 0.0, 1.0, out=out)
     return out
 
@@ -72,10 +87,11 @@ def sharpen(face: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
     return out
 
 
-BlendMode = Callable[[np.ndarray, np.ndarray, np.ndarray, float, "np.ndarray | None"], np.ndarray]
+#: blend mode → its correction of the face before pasting (None: the face as it is)
+BlendMode = Callable[[np.ndarray, np.ndarray, np.ndarray, float, "np.ndarray | None"], "np.ndarray | None"]
 BLEND_MODES: Registry[BlendMode] = Registry("blend mode")
-BLEND_MODES.register("alpha")(lambda face, reference, mask, sigma, visible=None: face)
-BLEND_MODES.register("seamless")(match_boundary)
+BLEND_MODES.register("alpha")(lambda face, reference, mask, sigma, visible=None: None)
+BLEND_MODES.register("seamless")(boundary_correction)
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,9 @@ class BlendSettings(Settings):
                         flag="blend")
     seam_width: float = setting(0.08, "how far into the face the seamless correction spreads, as a fraction of "
                                 "the crop size", low=0.01, high=0.5)
+    seam_smoothing: float = setting(0.0, "average the seamless correction over this many seconds (a time "
+                                    "constant), so the face's edge colour does not flicker; 0 = per frame",
+                                    low=0.0, high=5.0)
     sharpen: float = setting(0.0, "unsharp-mask amount on the swapped face (0 = off)", low=0.0, high=3.0)
     detail: float = setting(0.0, "keep this share of the camera's fine skin texture, finer than the model can "
                             "render, on the swapped face's skin (0 = off)", low=0.0, high=1.0)
@@ -97,14 +116,35 @@ class Blender:
         self.mode = BLEND_MODES.get(settings.mode)
         self.sigma = settings.seam_width * size
         self.size = size
+        self._tracks: dict[int, tuple[float, np.ndarray]] = {}
         # features keep the swapped identity's own detail: grown by ~4 % of the crop, soft edges
         self._feature_grow = max(1, int(round(0.04 * size)))
 
     def __call__(self, face: np.ndarray, reference: np.ndarray, face_mask: np.ndarray,
-                 visible: np.ndarray | None = None) -> np.ndarray:
-        """face, reference (R, R, 3) float32, face_mask and visible (R, R) float32 → the face to paste."""
-        face = self.mode(face, reference, face_mask, self.sigma, visible)
+                 visible: np.ndarray | None = None, media_time: float = 0.0, track: int = 0) -> np.ndarray:
+        """face, reference (R, R, 3) float32, face_mask and visible (R, R) float32 → the face to paste.
+        The correction of each tracked face is averaged over its recent frames (aligned space moves
+        with the face, so the same pixel stays the same place on it)."""
+        correction = self.mode(face, reference, face_mask, self.sigma, visible)
+        if correction is not None:
+            correction = self._smooth(correction, media_time, track)
+            face = _corrected(face, correction)
         return sharpen(face, self.settings.sharpen)
+
+    def _smooth(self, correction: np.ndarray, media_time: float, track: int) -> np.ndarray:
+        tau = self.settings.seam_smoothing
+        if tau <= 0:
+            return correction
+        previous = self._tracks.get(track)
+        if previous is not None and 0.0 < media_time - previous[0] < _MAX_GAP_S:
+            rate = np.float32(1.0 - math.exp(-(media_time - previous[0]) / tau))
+            correction = previous[1] + rate * (correction - previous[1])
+        self._tracks[track] = (media_time, correction)
+        return correction
+
+    def reset(self) -> None:
+        """Forget every track (no face in the frame)."""
+        self._tracks.clear()
 
     def detail_mask(self, skin: np.ndarray, aligned_landmarks: np.ndarray) -> np.ndarray | None:
         """Where (and how much of) the camera's fine detail stays: the skin mask (R, R) away from

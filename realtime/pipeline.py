@@ -143,6 +143,7 @@ class FrameProcessor:
             faces = choose_faces(self.detector(image), image.shape[:2], self.choose)
         if not faces:
             self.color.reset()
+            self.blender.reset()
             return 0
         hands = []
         if self.hands is not None:
@@ -168,7 +169,7 @@ class FrameProcessor:
             with clock("color"):
                 face = self.color(celeb, crop, masks.skin, media_time, track)
             with clock("blend"):
-                face = self.blender(face, crop, masks.face, masks.visible)
+                face = self.blender(face, crop, masks.face, masks.visible, media_time, track)
                 detail = self.blender.detail_mask(masks.skin, aligned)
             if self.paste_adjustment is not None:
                 matrix = compose(self.paste_adjustment, matrix)

@@ -79,3 +79,23 @@ def test_detail_mask_covers_skin_but_not_the_features(aligned_face):
         assert detail[y, x] < 0.01
     cheek = ((aligned_face[RIGHT_EYE].mean(0) + aligned_face[LIPS].mean(0)) / 2 - (14, 0)).round().astype(int)
     assert detail[cheek[1], cheek[0]] == pytest.approx(0.6, abs=0.02)
+
+
+def test_seam_smoothing_damps_a_flickering_edge_and_restarts_after_reset():
+    camera, face, _ = camera_and_face()
+    mask = disc_mask()
+    brighter = np.clip(camera + 0.08, 0, 1)
+    edge = (mask > 0.2) & (mask < 0.8)
+    centre = (mask > 0.99)
+    per_frame = Blender(BlendSettings(mode="seamless"), R)
+    smooth = Blender(BlendSettings(mode="seamless", seam_smoothing=0.5), R)
+    swings = {"raw": [], "smooth": []}
+    for t in range(20):
+        reference = camera if t % 2 else brighter
+        swings["raw"].append(per_frame(face, reference, mask, None, t / 30)[centre].mean())
+        swings["smooth"].append(smooth(face, reference, mask, None, t / 30)[centre].mean())
+    raw, damped = (np.abs(np.diff(swings[k][-8:])).mean() for k in ("raw", "smooth"))
+    assert raw > 0.05 and damped < 0.15 * raw
+    smooth.reset()
+    np.testing.assert_allclose(smooth(face, brighter, mask, None, 1.0)[edge],
+                               per_frame(face, brighter, mask, None, 1.0)[edge])
