@@ -148,10 +148,12 @@ def score_case(case: Case, live_args: list[str], judge: IdentityJudge | None, so
     input_analysis = _cached_analysis(case.frames, inputs)  # of every frame: the cache serves any limit
     inputs = inputs[:limit]
     outputs = run_pipeline(case, live_args + (["--max-frames", str(limit)] if limit else []))
+    inputs = inputs[:len(outputs)]
+    input_analysis = Analysis(input_analysis.landmarks[:len(outputs)], input_analysis.poses[:len(outputs)])
     output_analysis = analyse(outputs)
-    scores = quality_metrics.score_sequence(inputs, outputs, input_analysis.landmarks[:len(outputs)],
-                                            output_analysis.landmarks, input_analysis.poses,
-                                            output_analysis.poses, fidelity=case.kind == "self")
+    scores = quality_metrics.score_sequence(inputs, outputs, input_analysis.landmarks, output_analysis.landmarks,
+                                            input_analysis.poses, output_analysis.poses,
+                                            fidelity=case.kind == "self")
     if case.occluders is not None:
         truth = np.load(case.occluders)[:len(outputs)]
         scores["occluder_error"] = quality_metrics.occluder_error(inputs, outputs, truth, input_analysis.landmarks)

@@ -36,8 +36,10 @@ class DemoSettings(Settings):
     video: str = setting("demo.mp4", "side-by-side video to write")
     output: str = setting("auto", "also stream the swapped frames: auto (virtual camera when one exists), "
                           "virtualcam, window or null", choices=("auto", "virtualcam", "window", "null"))
-    color: str = setting("none", "colour transfer; none keeps the source identity's own skin tone, which is "
-                         "part of who bo is", choices=tuple(COLOR_TRANSFERS.names()))
+    # rct, as swapcam live: with the seamless edge, "none" left bo's dark face in the middle of a rim
+    # graded into ada's pale skin, a two-tone patch
+    color: str = setting("rct", "colour transfer (none keeps bo's own skin tone, with a visible edge)",
+                         choices=tuple(COLOR_TRANSFERS.names()))
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.45) -> None:

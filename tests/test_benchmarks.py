@@ -29,6 +29,14 @@ def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
     markdown = (tmp_path / "results.md").read_text()
     assert "## kernels" in markdown and "| tiny | 64 |" in markdown and "`swapcam live --no-spin" in markdown
     assert (tmp_path / "stages.png").stat().st_size > 1000
+    quality = data["quality"]["cases"]
+    assert set(quality) == {"synthetic bo self", "synthetic ada→bo", "synthetic bo + hand"}  # no real media in quick
+    self_swap = quality["synthetic bo self"]
+    assert self_swap["frames"] == 30 and 15 < self_swap["psnr_db"] < 60 and 0 < self_swap["ssim"] <= 1
+    assert 0 <= self_swap["landmark_error"] < 0.2 and self_swap["seam_delta_e"] >= 0
+    assert "psnr_db" not in quality["synthetic ada→bo"]          # fidelity only where the output should equal the input
+    assert ("identity_share" in quality["synthetic ada→bo"]) == data["quality"]["identity"]
+    assert "| synthetic bo self |" in markdown and (tmp_path / "quality_sheet.png").stat().st_size > 10_000
 
 
 def test_unknown_section_is_refused():

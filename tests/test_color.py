@@ -214,7 +214,7 @@ def test_matcher_without_smoothing_is_the_transfer_frame_by_frame():
 
     face, ref = faces()
     mask = ellipse_mask()
-    matcher = ColorMatcher(ColorSettings(mode="lct"))
+    matcher = ColorMatcher(ColorSettings(mode="lct", smoothing=0.0))
     for t in range(3):
         np.testing.assert_array_equal(matcher(face, ref, mask, t / 30), COLOR_TRANSFERS.get("lct")(face, ref, mask))
 
@@ -226,7 +226,7 @@ def test_matcher_smoothing_damps_a_flickering_reference(mode):
     face, ref = faces()
     mask = ellipse_mask()
     brighter = np.clip(ref + 0.1, 0, 1)
-    per_frame = ColorMatcher(ColorSettings(mode=mode))
+    per_frame = ColorMatcher(ColorSettings(mode=mode, smoothing=0.0))
     smooth = ColorMatcher(ColorSettings(mode=mode, smoothing=0.5))
     means = {"raw": [], "smooth": []}
     for t in range(30):  # the camera's face flickers between two brightnesses at 30 fps

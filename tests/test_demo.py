@@ -8,9 +8,11 @@ import sys
 import cv2
 import numpy as np
 
+from benchmarks.quality_metrics import hull_mask
 from swapcam.realtime.contract import ModelCard
-from swapcam.realtime.demo import DEMO_MODEL
+from swapcam.realtime.demo import DEMO_INPUT, DEMO_MODEL
 from swapcam.realtime.swap import Swapper, SwapSettings
+from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 
 
 def test_shipped_demo_model_follows_the_contract_and_its_card_is_complete():
@@ -38,7 +40,7 @@ def test_demo_writes_side_by_side_video_and_report(tmp_path):
     assert {row[0] for row in table} >= {"detect", "align", "swap", "blend"}
     data = json.loads(report.read_text())
     # the demo sets its own length and colour mode, and keeps the rest of the config file's sections
-    assert data["settings"]["color"] == {"mode": "none", "smoothing": 0.4}
+    assert data["settings"]["color"] == {"mode": "rct", "smoothing": 0.4}
     assert data["settings"]["pipeline"]["queue_depth"] == 2 and data["settings"]["pipeline"]["seconds"] == 3.0
     assert data["frames"] >= 60 and data["frames_swapped"] >= 0.9 * data["frames"]
     capture = cv2.VideoCapture(str(video))
@@ -47,18 +49,20 @@ def test_demo_writes_side_by_side_video_and_report(tmp_path):
     capture.set(cv2.CAP_PROP_POS_FRAMES, data["frames"] // 2)
     panel = capture.read()[1].astype(int)
     left, right = panel[:, :640], panel[:, 640:]
-    # the swapped half differs from the original around the face (centre), and little elsewhere
-    # (rows 180-320 of the left edge: below the stage-timing overlay, above the disclosure label)
-    centre = (slice(100, 300), slice(220, 420))
-    assert np.abs(left[centre] - right[centre]).mean() > 8
+    # the swapped half is the original away from the face (rows 180-320 of the left edge: below the
+    # stage-timing overlay, above the disclosure label)
     assert np.abs(left[180:320, :150] - right[180:320, :150]).mean() < 4
-    # ... and it is bo's face: bo's skin is much darker than ada's, so the face box darkens
-    drops = []
+    # ... and inside the face outline it is another face (recoloured to ada's skin by rct: the
+    # features, not the tone, differ). The synthetic camera's own landmarks say where the face is;
+    # the demo runs at camera pace, so a dropped frame can shift them a little.
+    video = SyntheticVideo(SyntheticSettings.from_spec(DEMO_INPUT.partition(":")[2]))
+    changes = []
     for index in range(0, data["frames"], 10):
         capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-        grey = cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2GRAY).astype(float)
-        drops.append(grey[110:230, 260:380].mean() - grey[110:230, 900:1020].mean())
-    assert np.median(drops) > 15
+        panel = capture.read()[1].astype(int)
+        inside = hull_mask(video.frame(index).landmarks, (360, 640))
+        changes.append(np.abs(panel[:, :640] - panel[:, 640:])[inside].mean())
+    assert np.median(changes) > 8
 
 
 def test_stage_table_lists_each_stage_with_its_percentiles():

@@ -77,7 +77,7 @@ def test_keep_mouth_and_eyes_cut_them_out_of_the_blend_mask_only(aligned_face):
     mouth_x, mouth_y = landmarks[MOUTH_INNER].mean(0).round().astype(int)
     eye_x, eye_y = landmarks[LEFT_EYE].mean(0).round().astype(int)
     cheek_x, cheek_y = ((landmarks[MOUTH_INNER].mean(0) + landmarks[LEFT_EYE].mean(0)) / 2 + (12, 0)).astype(int)
-    plain = MaskBuilder(MaskSettings(), size)(ones, ones, landmarks)
+    plain = MaskBuilder(MaskSettings(keep_mouth=0.0, keep_eyes=0.0), size)(ones, ones, landmarks)
     assert plain.alpha[mouth_y, mouth_x] == pytest.approx(1.0) and plain.alpha[eye_y, eye_x] == pytest.approx(1.0)
     assert plain.skin[mouth_y, mouth_x] < 0.05 and plain.skin[eye_y, eye_x] < 0.05  # colour ignores them
     kept = MaskBuilder(MaskSettings(keep_mouth=1.0, keep_eyes=0.5), size)(ones, ones, landmarks)

@@ -66,6 +66,7 @@ def cv2_warp(mask, matrix):
 
 def test_a_hand_in_front_of_the_face_stays_in_front_with_hands_on(inverting_model_path, video):
     from benchmarks.quality_metrics import hull_mask
+    from swapcam.realtime.blend import BlendSettings
     from swapcam.realtime.capture import CaptureSettings
     from swapcam.realtime.color import ColorSettings
     from swapcam.realtime.live import LiveConfig, LiveRun, run_live
@@ -79,7 +80,8 @@ def test_a_hand_in_front_of_the_face_stays_in_front_with_hands_on(inverting_mode
     for hands in (False, True):
         outputs = {}
         config = LiveConfig(capture=CaptureSettings(pace="every"), occlusion=OcclusionSettings(hands=hands),
-                            color=ColorSettings(mode="none"), output=OutputSettings(label=""),
+                            color=ColorSettings(mode="none"), blend=BlendSettings(mode="alpha"),
+                            output=OutputSettings(label=""),
                             pipeline=PipelineSettings(max_frames=46))
         run_live(LiveRun("synthetic:identity=bo,seed=5,occluder=hand,size=640x480", inverting_model_path, "null",
                          config, on_output=lambda r, out=outputs: out.setdefault(r.frame.index, r.image.copy())),

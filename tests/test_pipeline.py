@@ -8,9 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
+from swapcam.realtime.blend import BlendSettings
 from swapcam.realtime.capture import Frame
 from swapcam.realtime.color import ColorSettings
 from swapcam.realtime.live import LiveConfig, LiveRun, run_live
+from swapcam.realtime.mask import MaskSettings
 from swapcam.realtime.output import OutputSettings
 from swapcam.realtime.pipeline import (
     FrameProcessor,
@@ -45,8 +47,10 @@ def test_stream_swaps_the_face_and_leaves_the_background(synthetic_clip, inverti
     path, decoded, truths = synthetic_clip
     out, report_path = tmp_path / "out.mp4", tmp_path / "r.json"
     outputs: dict[int, Processed] = {}
-    # no colour transfer, so the face pixels must be the model's exact inversion
-    config = LiveConfig(color=ColorSettings(mode="none"), output=OutputSettings(label=""))
+    # no colour transfer, no seamless edge, no camera mouth or eyes: the face pixels must be the
+    # model's exact inversion
+    config = LiveConfig(color=ColorSettings(mode="none"), blend=BlendSettings(mode="alpha"),
+                        mask=MaskSettings(keep_mouth=0.0, keep_eyes=0.0), output=OutputSettings(label=""))
     report = run_live(LiveRun(input=f"file:{path}", model=inverting_model_path, output=f"file:{out}", config=config,
                               report_path=report_path, on_output=lambda p: outputs.setdefault(p.frame.index, p)),
                       log=lambda line: None)
