@@ -74,6 +74,33 @@ class Detector(Protocol):
     def close(self) -> None: ...
 
 
+class MediapipeRunner:
+    """A mediapipe solution (FaceMesh, Hands, …) fed BGR frames through one reused RGB buffer, its
+    landmark lists read back in pixels."""
+
+    def __init__(self, solution):
+        self._solution = solution
+        self._rgb: np.ndarray | None = None
+
+    def landmarks(self, frame: np.ndarray, field: str, count: int) -> list[np.ndarray]:
+        """frame (H, W, 3) uint8 BGR → the first ``count`` points of each landmark list in the
+        result's ``field`` (e.g. multi_face_landmarks), as (count, 2) float32 pixel coordinates."""
+        height, width = frame.shape[:2]
+        if self._rgb is None or self._rgb.shape != frame.shape:
+            self._rgb = np.empty_like(frame)
+        cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=self._rgb)
+        result = self._solution.process(self._rgb)
+        found = []
+        for item in getattr(result, field) or ():
+            points = np.array([(p.x, p.y) for p in item.landmark[:count]], np.float32)
+            points *= (width, height)
+            found.append(points)
+        return found
+
+    def close(self) -> None:
+        self._solution.close()
+
+
 class MediapipeDetector:
     """mediapipe FaceMesh (legacy solution API): tracking mode for video, ``static`` for unrelated
     photos (every image gets the full detector)."""
@@ -81,27 +108,16 @@ class MediapipeDetector:
     def __init__(self, settings: DetectSettings, static: bool = False):
         import mediapipe as mp
 
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
+        self._mesh = MediapipeRunner(mp.solutions.face_mesh.FaceMesh(
             static_image_mode=static,
             max_num_faces=settings.max_faces,
             refine_landmarks=False,
             min_detection_confidence=settings.min_confidence,
             min_tracking_confidence=settings.min_tracking,
-        )
-        self._rgb: np.ndarray | None = None
+        ))
 
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
-        height, width = frame.shape[:2]
-        if self._rgb is None or self._rgb.shape != frame.shape:
-            self._rgb = np.empty_like(frame)
-        cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=self._rgb)
-        result = self._mesh.process(self._rgb)
-        faces = []
-        for face in result.multi_face_landmarks or ():
-            points = np.array([(p.x, p.y) for p in face.landmark[:N_LANDMARKS]], np.float32)
-            points *= (width, height)
-            faces.append(points)
-        return faces
+        return self._mesh.landmarks(frame, "multi_face_landmarks", N_LANDMARKS)
 
     def close(self) -> None:
         self._mesh.close()

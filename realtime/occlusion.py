@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .detect import MediapipeRunner
 from .settings import Settings, setting
 
 # mediapipe hand landmark topology: wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; little 17-20.
@@ -72,22 +73,12 @@ class HandTracker:
     def __init__(self, max_hands: int = 2):
         import mediapipe as mp
 
-        self._hands = mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=max_hands,
-                                               model_complexity=0, min_detection_confidence=0.5,
-                                               min_tracking_confidence=0.5)
-        self._rgb: np.ndarray | None = None
+        self._hands = MediapipeRunner(mp.solutions.hands.Hands(
+            static_image_mode=False, max_num_hands=max_hands, model_complexity=0,
+            min_detection_confidence=0.5, min_tracking_confidence=0.5))
 
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
-        height, width = frame.shape[:2]
-        if self._rgb is None or self._rgb.shape != frame.shape:
-            self._rgb = np.empty_like(frame)
-        cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=self._rgb)
-        result = self._hands.process(self._rgb)
-        hands = []
-        for hand in result.multi_hand_landmarks or ():
-            points = np.array([(p.x, p.y) for p in hand.landmark], np.float32)
-            hands.append(points * (width, height))
-        return hands
+        return self._hands.landmarks(frame, "multi_hand_landmarks", 21)
 
     def close(self) -> None:
         self._hands.close()
