@@ -26,7 +26,7 @@ from .detect import DetectSettings, make_detector
 from .errors import UserError
 from .files import require_folder
 from .mask import MaskBuilder, MaskSettings
-from .occlusion import HandTracker, OcclusionSettings
+from .occlusion import HandOcclusion, OcclusionSettings
 from .output import OutputSettings, open_sink
 from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink
@@ -127,11 +127,11 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         y_offset=cfg.align.y_offset if cfg.align.y_offset is not None else card.y_offset,
     )
     detector = make_detector(cfg.detect)
-    hands = HandTracker() if cfg.occlusion.hands else None
+    occlusion = HandOcclusion(cfg.occlusion) if cfg.occlusion.hands else None
     processor = FrameProcessor(detector, LandmarkStabilizer(cfg.stabilize), aligner, swapper,
                                MaskBuilder(cfg.mask, swapper.resolution), ColorMatcher(cfg.color),
                                Blender(cfg.blend, swapper.resolution), cfg.detect.choose, run.keep_original,
-                               hands, cfg.occlusion.hand_grow)
+                               occlusion)
     warm_up(swapper.resolution, processor.color.transfer)
     source = open_source(run.input, cfg.capture)
     sink = None
@@ -150,8 +150,8 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
     finally:
         source.close()
         detector.close()
-        if hands is not None:
-            hands.close()
+        if occlusion is not None:
+            occlusion.close()
         if sink is not None:
             sink.close()
     report = stats.report(

@@ -1,7 +1,7 @@
 """Occlusion stage: things in front of the face stay in front of the swapped face.
 
 Pure core: :func:`hand_mask` (hand landmarks in, a mask of the hand out). Wrapper:
-:class:`HandTracker` runs mediapipe Hands (palm detector + 21 hand landmarks, both inside the
+:class:`HandOcclusion` runs mediapipe Hands (palm detector + 21 hand landmarks, both inside the
 mediapipe wheel) in tracking mode on the camera frame. The hands' masks, drawn in aligned space,
 are cut out of the swap, so a hand over the mouth shows the hand, not the swapped face.
 
@@ -67,18 +67,25 @@ def occluder_mask(hands: list[np.ndarray], matrix: np.ndarray, size: int, grow: 
     return cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.5, 0.015 * size))
 
 
-class HandTracker:
-    """mediapipe Hands in video mode: frame (H, W, 3) uint8 BGR → list of (21, 2) float32 pixel landmarks."""
+class HandOcclusion:
+    """The occlusion stage: hands tracked in each frame (mediapipe Hands in video mode), and their
+    mask in a face's aligned crop."""
 
-    def __init__(self, max_hands: int = 2):
+    def __init__(self, settings: OcclusionSettings, max_hands: int = 2):
         import mediapipe as mp
 
+        self.settings = settings
         self._hands = MediapipeRunner(mp.solutions.hands.Hands(
             static_image_mode=False, max_num_hands=max_hands, model_complexity=0,
             min_detection_confidence=0.5, min_tracking_confidence=0.5))
 
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
+        """frame (H, W, 3) uint8 BGR → list of (21, 2) float32 pixel landmarks, one per hand."""
         return self._hands.landmarks(frame, "multi_hand_landmarks", 21)
+
+    def mask(self, hands: list[np.ndarray], matrix: np.ndarray, size: int) -> np.ndarray | None:
+        """:func:`occluder_mask` of these hands with the settings' outline thickness."""
+        return occluder_mask(hands, matrix, size, self.settings.hand_grow)
 
     def close(self) -> None:
         self._hands.close()

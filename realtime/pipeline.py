@@ -27,7 +27,7 @@ from .capture import Frame, Source
 from .color import ColorMatcher
 from .detect import Detector, choose_faces
 from .mask import MaskBuilder
-from .occlusion import HandTracker, occluder_mask
+from .occlusion import HandOcclusion
 from .output import Sink
 from .report import RunStats
 from .settings import Settings, setting
@@ -99,11 +99,11 @@ def conform(image: object, width: int, height: int) -> np.ndarray:
 
 
 class FrameProcessor:
-    """detect → stabilize → align → swap → mask → colour → blend for one frame at a time."""
+    """detect → (occlusion) → stabilize → align → swap → mask → colour → blend for one frame at a time."""
 
     def __init__(self, detector: Detector, stabilizer: LandmarkStabilizer, aligner: Aligner, swapper: Swapper,
                  masker: MaskBuilder, color: ColorMatcher, blender: Blender, choose: str, keep_original: bool = False,
-                 hands: HandTracker | None = None, hand_grow: float = 1.0):
+                 occlusion: HandOcclusion | None = None):
         self.keep_original = keep_original
         self.detector = detector
         self.stabilizer = stabilizer
@@ -112,8 +112,7 @@ class FrameProcessor:
         self.masker = masker
         self.color = color
         self.blender = blender
-        self.hands = hands
-        self.hand_grow = hand_grow
+        self.occlusion = occlusion
         self.choose = choose
         self.paste_adjustment = masker.paste_adjustment()
 
@@ -146,9 +145,9 @@ class FrameProcessor:
             self.blender.reset()
             return 0
         hands = []
-        if self.hands is not None:
+        if self.occlusion is not None:
             with clock("occlusion"):
-                hands = self.hands(image)
+                hands = self.occlusion(image)
         with clock("stabilize"):
             faces = self.stabilizer(faces, media_time)
         size = self.swapper.resolution
@@ -163,7 +162,7 @@ class FrameProcessor:
                 if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
                     raise FrameFault("nan_output")
             with clock("mask"):
-                occluder = occluder_mask(hands, matrix, size, self.hand_grow)
+                occluder = self.occlusion.mask(hands, matrix, size) if self.occlusion is not None else None
                 aligned = transform_points(matrix, landmarks)
                 masks = self.masker(face_mask, celeb_mask, aligned, occluder)
             with clock("color"):

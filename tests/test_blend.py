@@ -99,3 +99,17 @@ def test_seam_smoothing_damps_a_flickering_edge_and_restarts_after_reset():
     smooth.reset()
     np.testing.assert_allclose(smooth(face, brighter, mask, None, 1.0)[edge],
                                per_frame(face, brighter, mask, None, 1.0)[edge])
+
+
+def test_seamless_mutes_what_crosses_the_edge_but_is_not_skin():
+    camera, face, blob = camera_and_face()
+    mask = disc_mask()
+    framed = camera.copy()
+    framed[40:46, :] = 0.05   # a dark glasses frame across the face, through the edge on both sides
+    edge = (mask > 0.2) & (mask < 0.8)
+    out = match_boundary(face, framed, mask, sigma=0.1 * R)
+    skin = (mask > 0.99) & ~blob
+    skin[36:50, :] = False
+    # the face still meets the camera's skin at the edge, and the frame's darkness is not spread inside
+    assert np.abs(out - camera)[edge & (np.abs(framed - camera).sum(2) == 0)].mean() < 0.015
+    assert np.abs(out - camera)[skin].mean() < 0.03

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from swapcam.realtime.align import align_matrix
-from swapcam.realtime.occlusion import HandTracker, hand_mask, occluder_mask
+from swapcam.realtime.occlusion import HandOcclusion, OcclusionSettings, hand_mask, occluder_mask
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 from swapcam.realtime.synthetic_occluder import PERIOD_S
 
@@ -41,7 +41,7 @@ def test_hand_mask_covers_palm_fingers_and_forearm():
 
 
 def test_tracker_finds_the_synthetic_hand_and_masks_it_in_aligned_space(video):
-    tracker = HandTracker()
+    tracker = HandOcclusion(OcclusionSettings(hands=True))
     try:
         frames = [video.frame(i) for i in range(0, 60, 2)]
         found = [tracker(f.image) for f in frames]
@@ -51,7 +51,7 @@ def test_tracker_finds_the_synthetic_hand_and_masks_it_in_aligned_space(video):
     assert sum(bool(found[k]) for k in with_hand) >= 0.7 * len(with_hand)
     k = with_hand[len(with_hand) // 2]
     matrix = align_matrix(frames[k].landmarks, 128, 2.2)
-    predicted = occluder_mask(found[k], matrix, 128)
+    predicted = tracker.mask(found[k], matrix, 128)
     truth = cv2_warp(frames[k].occluder, matrix)
     overlap = (predicted > 0.5) & truth
     assert overlap.sum() > 0.7 * truth.sum() and overlap.sum() > 0.6 * (predicted > 0.5).sum()
@@ -70,7 +70,6 @@ def test_a_hand_in_front_of_the_face_stays_in_front_with_hands_on(inverting_mode
     from swapcam.realtime.capture import CaptureSettings
     from swapcam.realtime.color import ColorSettings
     from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-    from swapcam.realtime.occlusion import OcclusionSettings
     from swapcam.realtime.output import OutputSettings
     from swapcam.realtime.pipeline import PipelineSettings
 
