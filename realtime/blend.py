@@ -118,14 +118,14 @@ BLEND_MODES.register("seamless")(boundary_correction)
 @dataclass(frozen=True)
 class BlendSettings(Settings):
     section = "blend"
-    # Defaults chosen by the quality benchmark on real clips (benchmarks/RESULTS.md): seamless at 0.06
-    # took the seam from 1.06 to 0.74 ΔE; narrower hid it better but gave the face back to the camera
-    # person (0.02: 12 % of cross-swap frames still showed the source); smoothing kept the colour jitter
-    # below the camera's own (0.95 vs 1.08 unsmoothed).
+    # Defaults chosen by the quality benchmark on three models and twelve real cases (RESULTS.md):
+    # seamless at 0.10 took the seam under 1 ΔE (1.23 pasted as is); narrower hid it better but handed
+    # the camera person's face back (at 0.06 one cross swap showed the source in 14 % of frames, at
+    # 0.02 on d6 12 %); averaging kept the colour jitter it adds below the camera's own.
     mode: str = setting("seamless", "alpha: paste the face as the model made it; seamless: match its colour to the "
                         "camera's along the mask edge, smoothly spread over the face", choices=tuple(BLEND_MODES.names()),
                         flag="blend")
-    seam_width: float = setting(0.06, "how far into the face the seamless correction spreads, as a fraction of "
+    seam_width: float = setting(0.1, "how far into the face the seamless correction spreads, as a fraction of "
                                 "the crop size", low=0.01, high=0.5)
     seam_smoothing: float = setting(0.3, "average the seamless correction over this many seconds (a time "
                                     "constant), so the face's edge colour does not flicker; 0 = per frame",

@@ -40,12 +40,13 @@ class MaskSettings(Settings):
     blur: float = setting(0.05, "feather width as a fraction of the crop size", low=0.0, high=0.5,
                           flag="mask-blur")
     opacity: float = setting(1.0, "how much of the swapped face shows (0 = none)", low=0.0, high=1.0)
-    # Both on by default: with a live model trained on the CPU they lifted the mouth-opening correlation
-    # from 0.61 to 0.91 and the eye-opening one from 0.21 to 0.80 on real clips, self-swap PSNR by
-    # 2.2 dB, while cross swaps still showed the source identity in the median frame (RESULTS.md).
+    # The mouth is kept by default: on real clips the mouth-opening correlation went from 0.64 to 0.92
+    # and cross swaps showed the source as often as before. Keeping the eyes too took the eye-opening
+    # correlation from 0.2 to 0.82 and self-swap PSNR up 1.7 dB, but with models trained minutes on a
+    # CPU it handed the face back: the source in 52 % of the median cross swap's frames (RESULTS.md).
     keep_mouth: float = setting(1.0, "show the camera person's mouth interior (teeth, tongue) through the swap: "
                                 "0 = off, 1 = fully", low=0.0, high=1.0)
-    keep_eyes: float = setting(1.0, "show the camera person's eyes (gaze, blinks) through the swap: 0 = off, "
+    keep_eyes: float = setting(0.0, "show the camera person's eyes (gaze, blinks) through the swap: 0 = off, "
                                "1 = fully", low=0.0, high=1.0)
     feature_grow: float = setting(0.01, "grow the kept mouth and eye regions by this fraction of the crop "
                                   "(negative shrinks them)", low=-0.05, high=0.1)
