@@ -19,7 +19,6 @@ Pure core: :func:`match_boundary`, :func:`sharpen`. Wrapper: :class:`Blender` (s
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,9 +29,8 @@ from .landmarks import LEFT_BROW, LEFT_EYE, LIPS, NOSE_TIP, RIGHT_BROW, RIGHT_EY
 from .mask import hull_mask, polygon_mask, refine_mask
 from .registry import Registry
 from .settings import Settings, setting
+from .temporal import TrackAverage
 
-# A face unseen for longer than this starts its correction afresh.
-_MAX_GAP_S = 1.0
 # Edge differences much larger than the typical one (this many times it) count little; below the
 # floor (0..1 units, ~8 grey levels) every difference counts fully.
 _ROBUST_SCALE = 2.0
@@ -141,7 +139,7 @@ class Blender:
         self.mode = BLEND_MODES.get(settings.mode)
         self.sigma = settings.seam_width * size
         self.size = size
-        self._tracks: dict[int, tuple[float, np.ndarray]] = {}
+        self._average = TrackAverage(settings.seam_smoothing)
         # features keep the swapped identity's own detail: grown by ~4 % of the crop, soft edges
         self._feature_grow = max(1, int(round(0.04 * size)))
 
@@ -152,24 +150,13 @@ class Blender:
         with the face, so the same pixel stays the same place on it)."""
         correction = self.mode(face, reference, face_mask, self.sigma, visible)
         if correction is not None:
-            correction = self._smooth(correction, media_time, track)
+            (correction,) = self._average((correction,), media_time, track)
             face = _corrected(face, correction)
         return sharpen(face, self.settings.sharpen)
 
-    def _smooth(self, correction: np.ndarray, media_time: float, track: int) -> np.ndarray:
-        tau = self.settings.seam_smoothing
-        if tau <= 0:
-            return correction
-        previous = self._tracks.get(track)
-        if previous is not None and 0.0 < media_time - previous[0] < _MAX_GAP_S:
-            rate = np.float32(1.0 - math.exp(-(media_time - previous[0]) / tau))
-            correction = previous[1] + rate * (correction - previous[1])
-        self._tracks[track] = (media_time, correction)
-        return correction
-
     def reset(self) -> None:
         """Forget every track (no face in the frame)."""
-        self._tracks.clear()
+        self._average.reset()
 
     def detail_mask(self, skin: np.ndarray, aligned_landmarks: np.ndarray) -> np.ndarray | None:
         """Where (and how much of) the camera's fine detail stays: the skin mask (R, R) away from

@@ -17,7 +17,6 @@ colour follows the camera's light without jumping from frame to frame.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ import numpy as np
 from .color_sot import SOT_BINS, SOT_ROTATIONS, sot_step
 from .registry import Registry
 from .settings import Settings, setting
+from .temporal import TrackAverage
 
 Stats = tuple[np.ndarray, ...]
 COLOR_TRANSFERS: Registry[ColorTransfer] = Registry("colour transfer")
@@ -230,10 +230,6 @@ class ColorSettings(Settings):
                                "averaged", low=0.0, high=5.0, flag="color-smoothing")
 
 
-# A face unseen for longer than this starts its colour statistics afresh.
-_MAX_GAP_S = 1.0
-
-
 class ColorMatcher:
     """The colour stage: a transfer whose statistics are averaged over time for each tracked face
     (exponential moving average with the settings' time constant, on the frames' media time)."""
@@ -241,7 +237,7 @@ class ColorMatcher:
     def __init__(self, settings: ColorSettings):
         self.settings = settings
         self.transfer = COLOR_TRANSFERS.get(settings.mode)
-        self._tracks: dict[int, tuple[float, Stats]] = {}
+        self._average = TrackAverage(settings.smoothing if self.transfer.smoothable else 0.0)
 
     def __call__(self, face: np.ndarray, reference: np.ndarray, mask: np.ndarray, media_time: float,
                  track: int = 0) -> np.ndarray:
@@ -249,15 +245,8 @@ class ColorMatcher:
         stats = self.transfer.statistics(face, reference, mask)
         if stats is None:
             return face
-        tau = self.settings.smoothing
-        if tau > 0 and self.transfer.smoothable:
-            previous = self._tracks.get(track)
-            if previous is not None and 0.0 < media_time - previous[0] < _MAX_GAP_S:
-                rate = 1.0 - math.exp(-(media_time - previous[0]) / tau)
-                stats = tuple(old + rate * (new - old) for old, new in zip(previous[1], stats, strict=True))
-            self._tracks[track] = (media_time, stats)
-        return self.transfer.apply(face, stats)
+        return self.transfer.apply(face, self._average(stats, media_time, track))
 
     def reset(self) -> None:
         """Forget every track (no face in the frame)."""
-        self._tracks.clear()
+        self._average.reset()
