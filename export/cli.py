@@ -83,7 +83,8 @@ class TrainSettings(Settings):
     workers: int = setting(2, "data loading processes (0 = in the training process)", low=0, high=64)
     threads: int = setting(0, "CPU threads for training (0 = all cores, shared among local processes)", low=0)
     device: str = setting("auto", "training device", choices=("auto", "cpu", "cuda"))
-    precision: str = setting("auto", "auto: bf16 (or fp16) autocast on CUDA, fp32 on CPU",
+    precision: str = setting("auto", "auto: bf16 (or fp16) autocast on CUDA; bf16 on CPUs that compute it in hardware "
+                             "(AVX512-BF16, AMX), else fp32",
                              choices=("auto", "fp32", "bf16", "fp16"))
     checkpoint_every: int = setting(500, "save a checkpoint every N iterations", low=1)
     preview_every: int = setting(200, "write a preview grid every N iterations", low=1)

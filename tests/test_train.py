@@ -247,3 +247,30 @@ def test_cli_missing_faceset_is_one_line(entry, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and "nope does not exist: check --source" in errors[0]
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
+    import swapcam.export.train as train_module
+
+    cpu = torch.device("cpu")
+    for native, expected in ((True, torch.bfloat16), (False, None)):
+        monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda native=native: native)
+        assert train_module.choose_precision(TrainSettings(), cpu) is expected
+    assert train_module.choose_precision(TrainSettings(precision="fp32"), cpu) is None
+    with pytest.raises(UserError, match="CUDA"):
+        train_module.choose_precision(TrainSettings(precision="fp16"), cpu)
+
+
+def test_face_pool_keeps_decoded_faces_up_to_its_budget(facesets, monkeypatch):
+    import swapcam.export.data as data_module
+    from swapcam.export.faceset import Faceset
+
+    pool = data_module.FacePool([Faceset(facesets["ada"])], 64, False)
+    first = pool.load(3)
+    assert pool.load(3) is first and first.image.shape == (64, 64, 3)
+    monkeypatch.setattr(data_module, "FACE_CACHE_BYTES", 2 * 64 * 64 * 5)
+    small = data_module.FacePool([Faceset(facesets["ada"])], 64, False)
+    loaded = [small.load(n) for n in range(4)]
+    assert small.load(0) is loaded[0] and small.load(1) is loaded[1]       # within the budget: kept
+    assert small.load(2) is not loaded[2]                                   # beyond it: read again
+    np.testing.assert_array_equal(small.load(2).image, loaded[2].image)
