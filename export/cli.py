@@ -101,6 +101,9 @@ class TrainCommand:
                             help="run folder: checkpoint.pt, losses.csv, previews/")
         parser.add_argument("--resume", nargs="?", const="", metavar="CHECKPOINT",
                             help="continue from RUN_DIR/checkpoint.pt, or from the checkpoint given")
+        parser.add_argument("--holdout", metavar="FACESET",
+                            help="faces of the source kept out of training (e.g. extracted from another clip): "
+                                 "their reconstruction PSNR goes to RUN_DIR/holdout.csv at every preview")
         parser.add_argument("--source-name", help="name of the source identity for the model card "
                                                   "(default: the source faceset's folder name)")
         parser.add_argument("--target-name", action="append", metavar="NAME",
@@ -119,6 +122,7 @@ class TrainCommand:
         out = Path(args.out)
         resume = None if args.resume is None else Path(args.resume) if args.resume else out / CHECKPOINT_NAME
         run = TrainRun(source=Path(args.source), targets=[Path(t) for t in args.target], out=out, resume=resume,
+                       holdout=Path(args.holdout) if args.holdout else None,
                        source_name=args.source_name, target_names=args.target_name,
                        progress=not args.no_progress)
         result = train(run, from_sources(ModelSettings, args, config), from_sources(TrainSettings, args, config))

@@ -53,6 +53,7 @@ from .data import (
     preview_faces,
     to_tensors,
 )
+from .holdout import Holdout, HoldoutLog
 from .losses import blur_mask, discriminator_loss, generator_gan_loss, reconstruction_losses
 from .models import PRESETS, ModelDims, PatchDiscriminator, SwapModel, build_model
 
@@ -70,6 +71,7 @@ class TrainRun:
     targets: Sequence[Path]
     out: Path
     resume: Path | None = None  # checkpoint to continue from
+    holdout: Path | None = None  # source faces kept out of training: their PSNR goes to holdout.csv
     source_name: str | None = None  # model-card names; default: faceset folder names
     target_names: Sequence[str] | None = None
     progress: bool = True
@@ -486,11 +488,19 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
         save_checkpoint(checkpoint_path, state)
 
     writer = dist.rank == 0
-    log = None
+    log = holdout_log = None
+    holdout = Holdout(run.holdout, dims.resolution, info) if run.holdout is not None and writer else None
     if writer:
         (run.out / "previews").mkdir(parents=True, exist_ok=True)
         log = LossLog(run.out, trainer.loss_names(), iteration)
+        holdout_log = HoldoutLog(run.out, iteration) if holdout is not None else None
         previews = (preview_faces(source_pool, PREVIEW_FACES), preview_faces(target_pool, PREVIEW_FACES))
+
+    def preview() -> None:
+        _write_preview(run.out, iteration, trainer.preview(*previews))
+        if holdout is not None:
+            holdout_log.write(iteration, time.monotonic() - started, holdout.psnr(trainer.model, device))
+
     bar = tqdm(initial=iteration, total=settings.iterations or None, unit="it", dynamic_ncols=True,
                disable=not (run.progress and writer), desc="train")
     started, saved_at, reason = time.monotonic(), iteration, "interrupted"
@@ -513,17 +523,18 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
                                 dst=f"{losses['target_dssim'] + losses['target_pixel']:.3f}",
                                 mask=f"{losses['source_mask'] + losses['target_mask']:.3f}", refresh=False)
                 if iteration % settings.preview_every == 0:
-                    _write_preview(run.out, iteration, trainer.preview(*previews))
+                    preview()
                 if iteration % settings.checkpoint_every == 0:
                     checkpoint()
                     saved_at = iteration
         if writer and iteration != saved_at:
             checkpoint()
-            _write_preview(run.out, iteration, trainer.preview(*previews))
+            preview()
     finally:
         bar.close()
-        if log is not None:
-            log.close()
+        for opened in (log, holdout_log):
+            if opened is not None:
+                opened.close()
         del batches  # shuts the loader's workers down
     return TrainResult(iteration, reason, checkpoint_path, trainer.model, dist.rank)
 

@@ -274,3 +274,22 @@ def test_face_pool_keeps_decoded_faces_up_to_its_budget(facesets, monkeypatch):
     assert small.load(0) is loaded[0] and small.load(1) is loaded[1]       # within the budget: kept
     assert small.load(2) is not loaded[2]                                   # beyond it: read again
     np.testing.assert_array_equal(small.load(2).image, loaded[2].image)
+
+
+def test_holdout_psnr_is_logged_at_every_preview(facesets, tmp_path):
+    out = tmp_path / "run"
+    train(run_for(facesets, out, holdout=facesets["ada"]), TINY, QUICK.replace(iterations=10))
+    with (out / "holdout.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["iteration"]) for r in rows] == [5, 10]
+    assert all(5.0 < float(r["psnr_db"]) < 50.0 and float(r["seconds"]) > 0 for r in rows)
+
+
+def test_holdout_framed_differently_is_refused(facesets, tmp_path):
+    from swapcam.export.extract import ExtractSettings, extract
+
+    other = tmp_path / "wide"
+    extract(["synthetic:identity=ada,size=320x240"], other, ExtractSettings(resolution=64, count=3, coverage=3.0,
+                                                                           dedupe=0.0), progress=False)
+    with pytest.raises(UserError, match="coverage 3.0"):
+        train(run_for(facesets, tmp_path / "run", holdout=other), TINY, QUICK.replace(iterations=2))
