@@ -1,7 +1,8 @@
 """Blend stage, in aligned space: make the swapped face meet the camera face without a visible edge,
 and restore some of the detail the model's small crop loses, before it is pasted back.
 
-Pure core: :func:`match_boundary`, :func:`sharpen`. Wrapper: :class:`Blender` (settings in pixels).
+Pure core: :func:`match_boundary`, :func:`sharpen`, :func:`scale_offset_matrix`. Wrapper: :class:`Blender`
+(settings in pixels), which also pastes the face back into the frame.
 
 * ``seamless`` (boundary matching): the difference between the camera face and the swapped face
   is measured along the feathered edge of the face mask and spread smoothly over the face
@@ -25,11 +26,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .align import compose
 from .landmarks import LEFT_BROW, LEFT_EYE, LIPS, NOSE_TIP, RIGHT_BROW, RIGHT_EYE
 from .mask import hull_mask, polygon_mask, refine_mask
 from .registry import Registry
 from .settings import Settings, setting
 from .temporal import TrackAverage
+from .warp import paste_back
 
 # Edge differences much larger than the typical one (this many times it) count little; below the
 # floor (0..1 units, ~8 grey levels) every difference counts fully.
@@ -113,6 +116,18 @@ BLEND_MODES.register("alpha")(lambda face, reference, mask, sigma, visible=None:
 BLEND_MODES.register("seamless")(boundary_correction)
 
 
+def scale_offset_matrix(size: int, scale: float, offset_x: float, offset_y: float) -> np.ndarray:
+    """(2, 3) affine in crop pixels that makes the pasted face ``scale`` times larger about the
+    crop centre and shifted by the offsets (fractions of the crop). Compose it onto the
+    frame→crop matrix before pasting: sampling the crop at A(p) shows the face scaled by 1/A."""
+    centre = (size - 1) / 2.0
+    inverse = 1.0 / scale
+    return np.array([
+        [inverse, 0.0, centre - inverse * (centre + offset_x * size)],
+        [0.0, inverse, centre - inverse * (centre + offset_y * size)],
+    ])
+
+
 @dataclass(frozen=True)
 class BlendSettings(Settings):
     section = "blend"
@@ -131,6 +146,9 @@ class BlendSettings(Settings):
     sharpen: float = setting(0.0, "unsharp-mask amount on the swapped face (0 = off)", low=0.0, high=3.0)
     detail: float = setting(0.0, "keep this share of the camera's fine skin texture, finer than the model can "
                             "render, on the swapped face's skin (0 = off)", low=0.0, high=1.0)
+    face_scale: float = setting(1.0, "scale the pasted face about the crop centre", low=0.5, high=1.5)
+    face_offset_x: float = setting(0.0, "move the pasted face right, fraction of the crop", low=-0.5, high=0.5)
+    face_offset_y: float = setting(0.0, "move the pasted face down, fraction of the crop", low=-0.5, high=0.5)
 
 
 class Blender:
@@ -142,6 +160,9 @@ class Blender:
         self._average = TrackAverage(settings.seam_smoothing)
         # features keep the swapped identity's own detail: grown by ~4 % of the crop, soft edges
         self._feature_grow = max(1, int(round(0.04 * size)))
+        moved = (settings.face_scale, settings.face_offset_x, settings.face_offset_y) != (1.0, 0.0, 0.0)
+        self._paste_adjustment = (scale_offset_matrix(size, settings.face_scale, settings.face_offset_x,
+                                                      settings.face_offset_y) if moved else None)
 
     def __call__(self, face: np.ndarray, reference: np.ndarray, face_mask: np.ndarray,
                  visible: np.ndarray | None = None, media_time: float = 0.0, track: int = 0) -> np.ndarray:
@@ -170,3 +191,11 @@ class Blender:
         grow = self._feature_grow
         features = refine_mask(features, -grow - grow // 2, grow)
         return (skin * (1.0 - features) * self.settings.detail).astype(np.float32)
+
+    def paste(self, image: np.ndarray, face: np.ndarray, alpha: np.ndarray, matrix: np.ndarray,
+              detail: np.ndarray | None) -> None:
+        """Paste the face (R, R, 3) with ``alpha`` (R, R) into ``image`` (H, W, 3) uint8 in place, through
+        the frame→crop ``matrix`` (2, 3), moved and scaled as the settings ask."""
+        if self._paste_adjustment is not None:
+            matrix = compose(self._paste_adjustment, matrix)
+        paste_back(image, face, alpha, matrix, detail_mask=detail)

@@ -253,25 +253,60 @@ class SyntheticSource(RandomAccessSource):
 
 
 SourceFactory = Callable[[str, CaptureSettings], Source]
-SOURCES: Registry[SourceFactory] = Registry("input kind")
-SOURCES.register("camera")(CameraSource)
-SOURCES.register("file")(FileSource)
-SOURCES.register("images")(ImageFolderSource)
-SOURCES.register("synthetic")(SyntheticSource)
 
-#: the pace ``auto`` resolves to, per input kind
-AUTO_PACE = {"camera": "live", "file": "every", "images": "every", "synthetic": "live"}
+
+@dataclass(frozen=True)
+class InputKind:
+    """One kind of input, everything about it in one place.
+
+    ``auto_pace``: the pace ``--pace auto`` resolves to; ``endless``: it never ends by itself
+    (extract stops after ``--count`` faces); ``usage``: how it is written on the command line,
+    ``options`` what may follow it;
+    ``default_argument``: used when nothing follows the colon (None: an argument is required,
+    ``example`` shows one); ``still_images``: frames are unrelated photos (detect each anew).
+    """
+
+    open: SourceFactory
+    auto_pace: str
+    endless: bool
+    usage: str
+    options: str = ""
+    default_argument: str | None = None
+    example: str = ""
+    still_images: bool = False
+
+
+SOURCES: Registry[InputKind] = Registry("input kind")
+SOURCES.register("camera")(InputKind(CameraSource, "live", True, "camera:N", default_argument="0"))
+SOURCES.register("file")(InputKind(FileSource, "every", False, "file:PATH", example="clip.mp4"))
+SOURCES.register("images")(InputKind(ImageFolderSource, "every", False, "images:DIR", example="frames/",
+                                      still_images=True))
+SOURCES.register("synthetic")(InputKind(SyntheticSource, "live", True, "synthetic",
+                                        options="[:identity=NAME,seed=N,fps=F,size=WxH]", default_argument=""))
+
+
+def input_usage(short: bool = False) -> str:
+    """The input kinds as help text: ``camera:N | file:PATH | …`` (``short``: options elided)."""
+    kinds = [SOURCES.get(name) for name in SOURCES]
+    return " | ".join(k.usage + ("[:…]" if short and k.options else k.options) for k in kinds)
+
+
+def input_kind(spec: str) -> tuple[str, InputKind]:
+    """The kind's name and entry of ``KIND:ARGUMENT``; UserError when the kind is unknown."""
+    name = spec.partition(":")[0]
+    if name not in SOURCES:
+        raise UserError(f"input {spec!r} is not valid: use {input_usage(short=True)}")
+    return name, SOURCES.get(name)
 
 
 def open_source(spec: str, settings: CaptureSettings) -> Source:
     """Open ``KIND:ARGUMENT`` (see module docstring)."""
-    kind, _, argument = spec.partition(":")
-    if kind not in SOURCES:
-        raise UserError(f"input {spec!r} is not valid: use camera:N, file:PATH, images:DIR or synthetic[:options]")
-    if kind == "camera" and not argument:
-        argument = "0"
-    if kind in ("file", "images") and not argument:
-        raise UserError(f"input {kind}: needs a path, e.g. --input {kind}:{'clip.mp4' if kind == 'file' else 'frames/'}")
+    name, kind = input_kind(spec)
+    argument = spec.partition(":")[2]
+    if not argument:
+        if kind.default_argument is None:
+            raise UserError(f"input {name}: needs a path, e.g. --input {name}:{kind.example}")
+        argument = kind.default_argument
     if settings.pace == "auto":
-        settings = settings.replace(pace=AUTO_PACE[kind])
-    return SOURCES.get(kind)(argument, settings)
+        settings = settings.replace(pace=kind.auto_pace)
+    return kind.open(argument, settings)

@@ -35,13 +35,13 @@ class LiveCommand:
     help = "stream a camera, file or synthetic input through a swap model"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .capture import input_usage
         from .live import LIVE_SETTINGS
+        from .output import output_usage
 
-        parser.add_argument("--input", default="camera:0",
-                            help="camera:N | file:PATH | images:DIR | synthetic[:identity=NAME,seed=N,fps=F,size=WxH] "
-                                 "(default: camera:0)")
+        parser.add_argument("--input", default="camera:0", help=f"{input_usage()} (default: camera:0)")
         parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the demo model")
-        parser.add_argument("--output", default="window", help="virtualcam | window | file:PATH | null (default: window)")
+        parser.add_argument("--output", default="window", help=f"{output_usage()} (default: window)")
         parser.add_argument("--report", metavar="PATH.json", help="write the run report (counts, fps, latency, stages) as JSON")
         parser.add_argument("--config", metavar="PATH.toml", help="settings file with [capture], [mask], … sections")
         for settings_class in LIVE_SETTINGS:

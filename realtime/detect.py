@@ -20,17 +20,6 @@ from .settings import Settings, setting
 N_LANDMARKS = 468
 
 
-@dataclass(frozen=True)
-class DetectSettings(Settings):
-    section = "detect"
-    detector: str = setting("mediapipe", "landmark detector", choices=("mediapipe",))
-    max_faces: int = setting(1, "most faces to track", low=1, high=8)
-    choose: str = setting("largest", "which faces to swap", choices=("largest", "centre", "all"))
-    min_confidence: float = setting(0.5, "face detector confidence to start a track", low=0.05, high=0.99)
-    min_tracking: float = setting(0.5, "landmark confidence to keep a track without re-detecting",
-                                  low=0.05, high=0.99)
-
-
 def face_size(landmarks: np.ndarray) -> float:
     """Diagonal of the landmarks' bounding box, in pixels."""
     span = landmarks.max(0) - landmarks.min(0)
@@ -125,6 +114,17 @@ class MediapipeDetector:
 
 DETECTORS: Registry[Callable[[DetectSettings], Detector]] = Registry("detector")
 DETECTORS.register("mediapipe")(MediapipeDetector)
+
+
+@dataclass(frozen=True)
+class DetectSettings(Settings):
+    section = "detect"
+    detector: str = setting("mediapipe", "landmark detector", choices=tuple(DETECTORS.names()))
+    max_faces: int = setting(1, "most faces to track", low=1, high=8)
+    choose: str = setting("largest", "which faces to swap", choices=tuple(FACE_CHOICES.names()))
+    min_confidence: float = setting(0.5, "face detector confidence to start a track", low=0.05, high=0.99)
+    min_tracking: float = setting(0.5, "landmark confidence to keep a track without re-detecting",
+                                  low=0.05, high=0.99)
 
 
 def make_detector(settings: DetectSettings) -> Detector:

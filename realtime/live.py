@@ -74,11 +74,15 @@ class _Replay:
 
     def __init__(self, source: Source, first: Frame):
         self._source, self._first = source, first
-        self.fps, self.live = source.fps, source.live
+        self.fps, self.live, self.length = source.fps, source.live, source.length
 
     @property
     def skipped(self) -> int:
         return self._source.skipped
+
+    @property
+    def unreadable(self) -> int:
+        return self._source.unreadable
 
     def read(self) -> Frame | None:
         if self._first is not None:

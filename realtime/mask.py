@@ -1,6 +1,6 @@
 """Mask stage: where the swapped face replaces the camera face, all in aligned (model) space.
 
-Pure core: :func:`hull_mask`, :func:`polygon_mask`, :func:`refine_mask`, :func:`scale_offset_matrix`.
+Pure core: :func:`hull_mask`, :func:`polygon_mask`, :func:`refine_mask`.
 Wrapper: :class:`MaskBuilder` holds the settings in pixels.
 
 The face mask is model mask × landmark-hull mask, then eroded (or dilated) and feathered. The model
@@ -50,9 +50,6 @@ class MaskSettings(Settings):
                                "1 = fully", low=0.0, high=1.0)
     feature_grow: float = setting(0.01, "grow the kept mouth and eye regions by this fraction of the crop "
                                   "(negative shrinks them)", low=-0.05, high=0.1)
-    face_scale: float = setting(1.0, "scale the pasted face about the crop centre", low=0.5, high=1.5)
-    face_offset_x: float = setting(0.0, "move the pasted face right, fraction of the crop", low=-0.5, high=0.5)
-    face_offset_y: float = setting(0.0, "move the pasted face down, fraction of the crop", low=-0.5, high=0.5)
 
 
 def hull_mask(points: np.ndarray, size: int) -> np.ndarray:
@@ -85,18 +82,6 @@ def refine_mask(mask: np.ndarray, erode_px: int, blur_px: int) -> np.ndarray:
     if blur_px > 0:
         mask = cv2.GaussianBlur(mask, (2 * blur_px + 1,) * 2, sigmaX=blur_px / 2.0)
     return np.clip(mask, 0.0, 1.0)
-
-
-def scale_offset_matrix(size: int, scale: float, offset_x: float, offset_y: float) -> np.ndarray:
-    """(2, 3) affine in crop pixels that makes the pasted face ``scale`` times larger about the
-    crop centre and shifted by the offsets (fractions of the crop). Compose it onto the
-    frame→crop matrix before pasting: sampling the crop at A(p) shows the face scaled by 1/A."""
-    centre = (size - 1) / 2.0
-    inverse = 1.0 / scale
-    return np.array([
-        [inverse, 0.0, centre - inverse * (centre + offset_x * size)],
-        [0.0, inverse, centre - inverse * (centre + offset_y * size)],
-    ])
 
 
 @dataclass(frozen=True)
@@ -152,9 +137,3 @@ class MaskBuilder:
         if s.opacity != 1.0:
             alpha = alpha * s.opacity
         return FaceMasks(face, alpha, skin, visible)
-
-    def paste_adjustment(self) -> np.ndarray | None:
-        s = self.settings
-        if (s.face_scale, s.face_offset_x, s.face_offset_y) == (1.0, 0.0, 0.0):
-            return None
-        return scale_offset_matrix(self.size, s.face_scale, s.face_offset_x, s.face_offset_y)

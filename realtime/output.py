@@ -35,6 +35,8 @@ class OutputSettings(Settings):
 
 
 class Sink(Protocol):
+    closed_by_user: bool  # the viewer closed the output (a window's q or Esc): the run ends
+
     def write(self, frame: np.ndarray) -> None:
         """frame: (H, W, 3) uint8 BGR."""
 
@@ -42,6 +44,7 @@ class Sink(Protocol):
 
 
 class NullSink:
+    closed_by_user = False
     def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
         pass
 
@@ -53,6 +56,7 @@ class NullSink:
 
 
 class FileSink:
+    closed_by_user = False
     def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
         if not argument:
             raise UserError("output file: needs a path, e.g. --output file:out.mp4")
@@ -93,6 +97,8 @@ class WindowSink:
 
 class VirtualCameraSink:
     """pyvirtualcam with BGR frames handed over as they are (the backend converts once)."""
+    closed_by_user = False
+
 
     def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings,
                  camera_class: Callable | None = None):
@@ -122,16 +128,31 @@ class VirtualCameraSink:
 
 
 SinkFactory = Callable[[str, int, int, float, OutputSettings], Sink]
-SINKS: Registry[SinkFactory] = Registry("output kind")
-SINKS.register("null")(NullSink)
-SINKS.register("file")(FileSink)
-SINKS.register("window")(WindowSink)
-SINKS.register("virtualcam")(VirtualCameraSink)
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """One kind of output: how to open it and how it is written on the command line."""
+
+    open: SinkFactory
+    usage: str
+
+
+SINKS: Registry[OutputKind] = Registry("output kind")
+SINKS.register("virtualcam")(OutputKind(VirtualCameraSink, "virtualcam"))
+SINKS.register("window")(OutputKind(WindowSink, "window"))
+SINKS.register("file")(OutputKind(FileSink, "file:PATH"))
+SINKS.register("null")(OutputKind(NullSink, "null"))
+
+
+def output_usage() -> str:
+    """The output kinds as help text: ``virtualcam | window | file:PATH | null``."""
+    return " | ".join(SINKS.get(name).usage for name in SINKS)
 
 
 def open_sink(spec: str, width: int, height: int, fps: float, settings: OutputSettings) -> Sink:
     """Open ``KIND[:ARGUMENT]`` for frames of width × height at fps."""
     kind, _, argument = spec.partition(":")
     if kind not in SINKS:
-        raise UserError(f"output {spec!r} is not valid: use virtualcam, window, file:PATH or null")
-    return SINKS.get(kind)(argument, width, height, fps, settings)
+        raise UserError(f"output {spec!r} is not valid: use {output_usage()}")
+    return SINKS.get(kind).open(argument, width, height, fps, settings)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .align import Aligner, compose, transform_points
+from .align import Aligner, transform_points
 from .blend import Blender
 from .capture import Frame, Source
 from .color import ColorMatcher
@@ -33,7 +33,7 @@ from .report import RunStats
 from .settings import Settings, setting
 from .stabilize import LandmarkStabilizer
 from .swap import Swapper
-from .warp import crop_aligned, paste_back
+from .warp import crop_aligned
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,8 @@ class FrameProcessor:
         self.blender = blender
         self.occlusion = occlusion
         self.choose = choose
-        self.paste_adjustment = masker.paste_adjustment()
+        # the aligned crop, written in place and handed to the model as a batch of one
+        self._crop = np.zeros((swapper.resolution, swapper.resolution, 3), np.float32)
 
     def __call__(self, frame: Frame, width: int, height: int) -> Processed:
         clock = StageClock()
@@ -155,10 +156,9 @@ class FrameProcessor:
         for track, landmarks in enumerate(faces):
             with clock("align"):
                 matrix = self.aligner.matrix(landmarks)
-                crop = self.swapper.input_buffer
-                crop_aligned(image, matrix, size, out=crop)
+                crop = crop_aligned(image, matrix, size, out=self._crop)
             with clock("swap"):
-                face_mask, celeb, celeb_mask = self.swapper()
+                face_mask, celeb, celeb_mask = self.swapper(crop)
                 if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
                     raise FrameFault("nan_output")
             with clock("mask"):
@@ -170,13 +170,11 @@ class FrameProcessor:
             with clock("blend"):
                 face = self.blender(face, crop, masks.face, masks.visible, media_time, track)
                 detail = self.blender.detail_mask(masks.skin, aligned)
-            if self.paste_adjustment is not None:
-                matrix = compose(self.paste_adjustment, matrix)
             pastes.append((face, masks.alpha, matrix, detail))
         # paste only once every face succeeded, so a fault leaves the original frame untouched
         with clock("blend"):
             for face, alpha, matrix, detail in pastes:
-                paste_back(image, face, alpha, matrix, detail_mask=detail)
+                self.blender.paste(image, face, alpha, matrix, detail)
         return len(pastes)
 
 
@@ -273,7 +271,7 @@ class Pipeline:
                 self.stats.output(result, time.perf_counter())
                 if self.on_output is not None:
                     self.on_output(result)
-                if self._limit_reached(started) or getattr(self.sink, "closed_by_user", False):
+                if self._limit_reached(started) or self.sink.closed_by_user:
                     break
         except KeyboardInterrupt:
             print("swapcam: stopping (Ctrl-C)", file=sys.stderr)

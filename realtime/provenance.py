@@ -42,4 +42,4 @@ class LabelledSink:
 
     @property
     def closed_by_user(self) -> bool:
-        return getattr(self.sink, "closed_by_user", False)
+        return self.sink.closed_by_user

@@ -1,7 +1,7 @@
 """Swap stage: an onnxruntime session for a contract-following model.
 
 Pure core: :func:`run_swap` (arrays in, arrays out). Wrapper: :class:`Swapper` (loads, validates,
-chooses the execution provider, keeps the preallocated input batch).
+chooses the execution provider).
 """
 
 from __future__ import annotations
@@ -125,8 +125,6 @@ class Swapper:
         self.provider = self.session.get_providers()[0]
         if settings.provider != "auto" and self.provider != PROVIDERS.get(settings.provider).ort_name:
             raise UserError(f"execution provider {settings.provider} could not start: {PROVIDERS.get(settings.provider).fix}")
-        res = self.io.resolution
-        self._batch = np.zeros((1, res, res, 3), np.float32)
         self._morph = np.array([settings.morph], np.float32) if self.io.has_morph else None
 
     def _provider_order(self, available: list[str]) -> list[str]:
@@ -147,13 +145,9 @@ class Swapper:
     def resolution(self) -> int:
         return self.io.resolution
 
-    @property
-    def input_buffer(self) -> np.ndarray:
-        """The preallocated (R, R, 3) float32 slot the aligned crop is written into."""
-        return self._batch[0]
-
-    def __call__(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Swap the face in :attr:`input_buffer`; returns (face_mask (R,R), celeb (R,R,3), celeb_mask (R,R))."""
-        face_mask, celeb, celeb_mask = run_swap(self.session, self._batch, self._morph)
+    def __call__(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Swap one aligned face: crop (R, R, 3) float32 BGR 0..1, C-contiguous (handed to onnxruntime
+        without a copy) → (face_mask (R, R), celeb (R, R, 3), celeb_mask (R, R)) float32."""
+        face_mask, celeb, celeb_mask = run_swap(self.session, crop[None], self._morph)
         return face_mask[0, :, :, 0], celeb[0], celeb_mask[0, :, :, 0]
 

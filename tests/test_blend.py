@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.blend import Blender, BlendSettings, match_boundary, sharpen
+from swapcam.realtime.align import transform_points
+from swapcam.realtime.blend import Blender, BlendSettings, match_boundary, scale_offset_matrix, sharpen
 
 R = 96
 
@@ -113,3 +114,29 @@ def test_seamless_mutes_what_crosses_the_edge_but_is_not_skin():
     # the face still meets the camera's skin at the edge, and the frame's darkness is not spread inside
     assert np.abs(out - camera)[edge & (np.abs(framed - camera).sum(2) == 0)].mean() < 0.015
     assert np.abs(out - camera)[skin].mean() < 0.03
+
+
+def test_scale_offset_matrix_scales_about_centre():
+    m = scale_offset_matrix(64, 2.0, 0.0, 0.0)
+    centre = np.array([[31.5, 31.5]])
+    np.testing.assert_allclose(transform_points(m, centre), centre)
+    # sampling at half the distance from the centre makes the face appear twice as large
+    np.testing.assert_allclose(transform_points(m, np.array([[63.5, 31.5]])), [[47.5, 31.5]])
+    shifted = scale_offset_matrix(64, 1.0, 0.25, 0.0)
+    np.testing.assert_allclose(transform_points(shifted, centre), [[15.5, 31.5]])
+
+
+def test_paste_moves_the_face_as_the_settings_ask():
+    """A bright square in the middle of the crop lands 16 frame pixels right of its plain place."""
+    face = np.zeros((64, 64, 3), np.float32)
+    face[24:40, 24:40] = 1.0
+    alpha = np.ones((64, 64), np.float32)
+    matrix = np.array([[1.0, 0.0, -32.0], [0.0, 1.0, -32.0]])  # frame → crop: the crop sits at (32, 32)
+    frames = {}
+    for offset in (0.0, 0.25):
+        frame = np.zeros((128, 128, 3), np.uint8)
+        Blender(BlendSettings(mode="alpha", face_offset_x=offset), 64).paste(frame, face, alpha, matrix, None)
+        frames[offset] = frame[..., 0] > 127
+    columns = {offset: np.flatnonzero(bright.any(0)) for offset, bright in frames.items()}
+    assert (columns[0.0].min(), columns[0.0].max()) == (56, 71)
+    assert (columns[0.25].min(), columns[0.25].max()) == (72, 87)

@@ -126,8 +126,20 @@ def test_real_virtual_camera_when_a_loopback_device_exists():
     if not any("v4l2loopback" in open(p).read() for p in glob.glob("/sys/class/video4linux/*/name")):
         pytest.skip("no v4l2loopback device on this machine")
     sink = open_sink("virtualcam", 64, 48, 30.0, OutputSettings())
-    sink.write(np.zeros((48, 64, 3), np.uint8))
-    sink.close()
+    colour = np.array([40, 120, 200], np.uint8)  # BGR; the loopback carries it as YUV, hence the tolerance
+    reader = None
+    try:
+        for _ in range(3):  # a reader sees frames sent after it opened the device
+            sink.write(np.broadcast_to(colour, (48, 64, 3)).copy())
+            reader = reader or cv2.VideoCapture(sink.device)
+        sink.write(np.broadcast_to(colour, (48, 64, 3)).copy())
+        ok, seen = reader.read()
+    finally:
+        sink.close()
+        if reader is not None:
+            reader.release()
+    assert ok and seen.shape == (48, 64, 3)
+    np.testing.assert_allclose(seen.reshape(-1, 3).mean(0), colour, atol=12)
 
 
 def test_queue_drops_oldest_when_live_and_blocks_when_not():
@@ -145,3 +157,32 @@ def test_queue_drops_oldest_when_live_and_blocks_when_not():
     assert every.dropped == 0 and [every.get(), every.get()] == [2, 3]
     every.close()
     assert every.get() is None
+
+
+def test_input_kinds_carry_their_own_metadata():
+    from swapcam.realtime.capture import SOURCES, input_kind, input_usage
+
+    assert input_usage().split(" | ")[:3] == ["camera:N", "file:PATH", "images:DIR"]
+    assert {name for name in SOURCES if SOURCES.get(name).endless} == {"camera", "synthetic"}
+    assert input_kind("images:x")[1].still_images and not input_kind("file:x")[1].still_images
+    with pytest.raises(UserError, match=r"use camera:N \| file:PATH \| images:DIR \| synthetic\[:…\]"):
+        input_kind("webcam:0")
+    synthetic = open_source("synthetic:size=64x48", CaptureSettings())  # no argument needed, pace auto → live
+    assert synthetic.live and synthetic.length is None
+    synthetic.close()
+
+
+def test_live_replay_source_is_a_complete_source():
+    """The source live.py hands the pipeline (its first frame put back) has every Source member."""
+    import typing
+
+    from swapcam.realtime.capture import Source
+    from swapcam.realtime.live import _Replay
+
+    inner = open_source("synthetic:size=64x48", CaptureSettings(pace="every"))
+    first = inner.read()
+    replay = _Replay(inner, first)
+    members = set(typing.get_type_hints(Source)) | {"read", "close"}
+    assert all(hasattr(replay, name) for name in members)
+    assert replay.read() is first and replay.read().index == 1 and replay.unreadable == 0
+    replay.close()

@@ -50,8 +50,7 @@ def test_card_resolution_must_match_model():
 def test_swapper_runs_the_model_and_reads_the_card(inverting_model_path):
     swapper = Swapper(inverting_model_path, SwapSettings(provider="cpu", threads=1))
     assert swapper.resolution == 64 and swapper.card.preset == "test" and swapper.provider == "CPUExecutionProvider"
-    swapper.input_buffer[:] = 0.25
-    face_mask, celeb, celeb_mask = swapper()
+    face_mask, celeb, celeb_mask = swapper(np.full((64, 64, 3), 0.25, np.float32))
     assert celeb.shape == (64, 64, 3) and face_mask.shape == (64, 64)
     np.testing.assert_allclose(celeb, 0.75, atol=1e-6)
     assert face_mask[32, 32] == pytest.approx(1.0) and face_mask[0, 0] == 0.0
@@ -62,8 +61,7 @@ def test_morph_value_is_fed(tmp_path):
     onnx.save(build_inverting_model(32, morph=True), str(path))
     swapper = Swapper(path, SwapSettings(provider="cpu", morph=0.5))
     assert swapper.io.has_morph and swapper.card.foreign
-    swapper.input_buffer[:] = 0.2
-    np.testing.assert_allclose(swapper()[1], 0.2 + 0.5 * (1 - 0.4), atol=1e-6)
+    np.testing.assert_allclose(swapper(np.full((32, 32, 3), 0.2, np.float32))[1], 0.2 + 0.5 * (1 - 0.4), atol=1e-6)
 
 
 def test_unreadable_and_wrong_models_are_user_errors(tmp_path):

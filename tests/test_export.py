@@ -71,8 +71,7 @@ def test_fp16_and_int8_files_load_and_run(swap_module, facesets, tmp_path):
     model = onnx.load(str(tmp_path / "q.onnx"))
     assert any(node.op_type == "QuantizeLinear" for node in model.graph.node)
     swapper = Swapper(tmp_path / "q.onnx", SwapSettings(provider="cpu"))
-    swapper.input_buffer[:] = source[0]
-    face_mask, celeb, celeb_mask = swapper()
+    face_mask, celeb, celeb_mask = swapper(np.ascontiguousarray(source[0], np.float32))
     assert celeb.shape == (64, 64, 3) and np.isfinite(celeb).all()
 
 

@@ -1,14 +1,12 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.align import transform_points
 from swapcam.realtime.mask import (
     MaskBuilder,
     MaskSettings,
     hull_mask,
     polygon_mask,
     refine_mask,
-    scale_offset_matrix,
 )
 
 
@@ -50,16 +48,6 @@ def test_builder_multiplies_masks_and_applies_opacity():
     assert alpha[32, 20] == pytest.approx(0.5)   # inside hull, celeb mask 1
     assert alpha[32, 44] == 0.0                   # celeb mask 0
     assert alpha[2, 2] == 0.0                     # outside the hull
-
-
-def test_scale_offset_matrix_scales_about_centre():
-    m = scale_offset_matrix(64, 2.0, 0.0, 0.0)
-    centre = np.array([[31.5, 31.5]])
-    np.testing.assert_allclose(transform_points(m, centre), centre)
-    # sampling at half the distance from the centre makes the face appear twice as large
-    np.testing.assert_allclose(transform_points(m, np.array([[63.5, 31.5]])), [[47.5, 31.5]])
-    shifted = scale_offset_matrix(64, 1.0, 0.25, 0.0)
-    np.testing.assert_allclose(transform_points(shifted, centre), [[15.5, 31.5]])
 
 
 def test_polygon_mask_fills_a_concave_outline():

@@ -109,6 +109,8 @@ class ScriptedSource:
 
 
 class ListSink:
+    closed_by_user = False
+
     def __init__(self):
         self.frames = []
 
