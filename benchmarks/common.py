@@ -1,25 +1,15 @@
-"""Timing helpers and the machine description every result is recorded with."""
+"""The machine description every result is recorded with, and the timing helper they share."""
 
 from __future__ import annotations
 
 import os
 import platform
-import statistics
 import time
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
+from swapcam.realtime.timing import median_ms
 
-def median_ms(fn: Callable[[], object], repeat: int, warmup: int = 3) -> float:
-    """Median wall time of ``fn()`` in milliseconds over ``repeat`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+__all__ = ["machine", "median_ms"]
 
 
 def cpu_model() -> str:

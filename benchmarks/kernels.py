@@ -13,9 +13,8 @@ import cv2
 import numpy as np
 
 from swapcam.realtime.color import COLOR_TRANSFERS
+from swapcam.realtime.timing import median_ms
 from swapcam.realtime.warp import crop_aligned, paste_back
-
-from .common import median_ms
 
 FRAME = (720, 1280)
 

@@ -9,8 +9,6 @@ convention as ``torch.utils.flop_counter``.
 from __future__ import annotations
 
 import dataclasses
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import onnx
 from onnx import shape_inference
 
 from .swap import Swapper, SwapSettings, read_model
+from .timing import median_ms
 
 
 def _shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
@@ -104,12 +103,7 @@ def model_info(path: str | Path, settings: SwapSettings = SwapSettings(), runs: 
     model = read_model(path)
     swapper = Swapper(model, settings)
     crop = np.random.default_rng(0).random((swapper.resolution, swapper.resolution, 3), dtype=np.float32)
-    swapper(crop)  # first run allocates and optimizes; not part of the timing
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        swapper(crop)
-        times.append((time.perf_counter() - start) * 1e3)
+    ms_per_face = median_ms(lambda: swapper(crop), runs, warmup=1)
     card = dataclasses.asdict(swapper.card)
     return ModelInfo(
         path=str(path),
@@ -119,6 +113,6 @@ def model_info(path: str | Path, settings: SwapSettings = SwapSettings(), runs: 
         parameters=sum(int(np.prod(init.dims)) for init in model.graph.initializer),
         gflops=count_flops(model) / 1e9,
         provider=swapper.provider,
-        ms_per_face=statistics.median(times),
+        ms_per_face=ms_per_face,
     )
 

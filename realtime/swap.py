@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ctypes.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,22 @@ def read_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
                         "re-export or re-download it") from None
 
 
+def ort_session(model: onnx.ModelProto, threads: int = 0, spin: bool | None = None,
+                providers: Sequence[str] = ("CPUExecutionProvider",)):
+    """An onnxruntime session of ``model``: ``threads`` intra-op threads (0 = onnxruntime's choice),
+    one inter-op thread (the graph runs sequentially), warnings off; ``spin``: whether idle threads
+    busy-wait for work (None = onnxruntime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    if spin is not None:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    return ort.InferenceSession(model.SerializeToString(), options, providers=list(providers))
+
+
 def _tensor_infos(values) -> list[TensorInfo]:
     return [TensorInfo(v.name, v.type, list(v.shape)) for v in values]
 
@@ -109,14 +125,9 @@ class Swapper:
         self.settings = settings
         model = read_model(model)
         metadata = {p.key: p.value for p in model.metadata_props}
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = settings.threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spin else "0")
         providers = self._provider_order(ort.get_available_providers())
         try:
-            self.session = ort.InferenceSession(model.SerializeToString(), options, providers=providers)
+            self.session = ort_session(model, settings.threads, settings.spin, providers)
         except Exception as err:  # onnxruntime's errors carry the failing node; keep just the first line
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ContractError(f"onnxruntime cannot load {self.name}: {first_line[:200]}") from None
