@@ -6,7 +6,7 @@ import pytest
 from swapcam.realtime.align import align_matrix
 from swapcam.realtime.occlusion import HandOcclusion, OcclusionSettings, hand_mask, occluder_mask
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
-from swapcam.realtime.synthetic_occluder import PERIOD_S
+from swapcam.realtime.synthetic.occluder import PERIOD_S
 
 
 @pytest.fixture(scope="module")

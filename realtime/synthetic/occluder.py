@@ -17,8 +17,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .landmarks import inter_ocular
-
 PERIOD_S = 5.0
 _UP_S, _HOLD_S = 0.7, 1.6
 # Fingers: (x of the knuckle, length, half-width), in palm widths; the palm spans x -0.5..0.5.
@@ -115,8 +113,3 @@ def draw_hand(image: np.ndarray, t: float, landmarks: np.ndarray, sprite: HandSp
     blended = image * (1.0 - alpha[..., None]) + colour * alpha[..., None]
     image[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return alpha > 0.5
-
-
-def hand_for(landmarks: np.ndarray, skin: tuple[int, int, int]) -> HandSprite:
-    """A hand sized for the face of these landmarks (palm as wide as the eyes are apart)."""
-    return hand_sprite(max(inter_ocular(landmarks), 8.0), skin)

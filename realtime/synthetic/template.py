@@ -2,7 +2,7 @@
 
 Regenerate it with::
 
-    python -m swapcam.realtime.synthetic_template [--rounds N] [--out PATH]
+    python -m swapcam.realtime.synthetic.template [--rounds N] [--out PATH]
 
 The mediapipe wheel ships the FaceMesh topology (``FACEMESH_TESSELATION``) but not the 3D vertex
 positions, and nothing third-party may be copied into the repo, so the template is bootstrapped from
@@ -38,9 +38,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .synthetic import TEMPLATE_PATH, FaceTemplate
+from .identity import PRESET_NAMES
+from .mesh import TEMPLATE_PATH, FaceTemplate
+from .video import SyntheticSettings, SyntheticVideo
 
-# Mediapipe indices of the points that fix the template frame (documented in synthetic.py).
+# Mediapipe indices of the points that fix the template frame (documented in the package docstring).
 _R_OUTER, _L_OUTER = 33, 263
 
 
@@ -226,8 +228,6 @@ _REFINE_POSES = ((0.0, 0.0, 0.0), (22.0, 0.0, 0.0), (-22.0, 0.0, 0.0), (0.0, 14.
 
 def refine(template: FaceTemplate, mesh, rounds: int) -> FaceTemplate:
     """Move the template towards what mediapipe detects on renders of it (module docstring, step 3)."""
-    from .synthetic import PRESET_NAMES, SyntheticSettings, SyntheticVideo
-
     for r in range(rounds):
         residuals, errors = [], []
         for name in PRESET_NAMES:
@@ -237,12 +237,11 @@ def refine(template: FaceTemplate, mesh, rounds: int) -> FaceTemplate:
                 found = detect(mesh, frame.image)
                 if found is None:
                     continue
-                rotation, pivot = video._camera(0, pose)
-                truth = (video._rig.face - video._rig.pivot) @ rotation.T + pivot  # camera frame
+                truth, rotation = video.face_in_camera(pose)
                 # Detections back into the camera frame: depth from mediapipe's z (pixels, like x).
-                depth = truth[:, 2].mean() + found[:, 2] * truth[:, 2].mean() / video._focal
+                depth = truth[:, 2].mean() + found[:, 2] * truth[:, 2].mean() / video.focal
                 centre = np.array([video.width / 2, video.height / 2])
-                seen = np.column_stack([(found[:, :2] - centre) * depth[:, None] / video._focal, depth])
+                seen = np.column_stack([(found[:, :2] - centre) * depth[:, None] / video.focal, depth])
                 aligned = _similarity(seen, truth)
                 residuals.append((aligned - truth) @ rotation)  # back to the head frame
                 iod = np.linalg.norm(frame.landmarks[33] - frame.landmarks[263])
