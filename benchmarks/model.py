@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from swapcam.export.dims import PRESETS
+from swapcam.export.settings import EXPORT_PRECISIONS
+
 from .common import median_ms
 
-PRESETS_TIMED = ("tiny", "demo", "live", "quality")
+PRESETS_TIMED = tuple(sorted(PRESETS, key=lambda name: PRESETS.get(name).resolution))  # tiny … quality
 QUICK_PRESETS = ("tiny",)
-PRECISIONS_TIMED = ("fp32", "fp16", "int8")
+PRECISIONS_TIMED = tuple(EXPORT_PRECISIONS)
 CPU_THREADS = (1, 2)
 
 
@@ -22,14 +25,14 @@ def preset_graph(preset: str, precision: str = "fp32"):
     """The swap path of ``preset`` (seeded untrained weights) as an ONNX ModelProto in ``precision``."""
     import torch
 
-    from swapcam.export.models import PRESETS, build_model, build_swap_module
-    from swapcam.export.onnx_export import PRECISIONS, export_fp32_proto
+    from swapcam.export.models import build_model, build_swap_module
+    from swapcam.export.onnx_export import PRECISION_CONVERTERS, export_fp32_proto
 
     torch.manual_seed(0)
     dims = PRESETS.get(preset)
     fp32 = export_fp32_proto(build_swap_module(build_model(dims)), dims.resolution)
     calibration = np.random.default_rng(0).random((8, dims.resolution, dims.resolution, 3), dtype=np.float32)
-    return PRECISIONS.get(precision)(fp32, calibration)
+    return PRECISION_CONVERTERS.get(precision)(fp32, calibration)
 
 
 def _gpu_providers() -> list[str]:
@@ -56,7 +59,6 @@ def run(quick: bool) -> dict[str, object]:
         import torch  # noqa: F401
     except ImportError:
         return {"skipped": "torch is not installed: pip install 'swapcam[train]' to time the presets"}
-    from swapcam.export.models import PRESETS
     from swapcam.realtime.modelinfo import count_flops
 
     repeat = 10 if quick else 50

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 
-from swapcam.realtime.color import COLOR_TRANSFERS
 from swapcam.realtime.errors import UserError
-from swapcam.realtime.settings import Settings, add_arguments, from_sources, load_config, setting
+from swapcam.realtime.settings import add_arguments, from_sources, load_config
+
+from .settings import EXPORT_PRECISIONS, ModelSettings, TrainSettings, listing
 
 
 class ExtractCommand:
@@ -35,59 +35,6 @@ class ExtractCommand:
         if summary.faces_saved == 0:
             raise UserError(f"no faces were saved to {args.out}: check the inputs and --min-face")
         return 0
-
-
-# The training settings live here rather than in train.py: every swapcam invocation builds every
-# subcommand's parser, and train.py imports torch.
-@dataclass(frozen=True)
-class ModelSettings(Settings):
-    """Which model to train: a preset, optionally with some of its dims overridden (None = the preset's)."""
-
-    section = "model"
-    preset: str | None = setting(None, "model preset: live (CPU real time, 128 px DF), quality (GPU, 224 px LIAE), "
-                                 "demo (the shipped demo model, 96 px), tiny (tests, 64 px); default live, or the checkpoint's when resuming")
-    arch: str | None = setting(None, "override the preset's architecture: df or liae")
-    resolution: int | None = setting(None, "override the face resolution (multiple of 16)", low=32, high=1024)
-    encoder_dims: int | None = setting(None, "override the first encoder stage's channels", low=1, high=1024)
-    inter_dims: int | None = setting(None, "override the bottleneck width", low=1, high=4096)
-    decoder_dims: int | None = setting(None, "override the last decoder stage's channels", low=1, high=1024)
-    mask_dims: int | None = setting(None, "override the mask decoder's last stage channels", low=1, high=1024)
-
-
-@dataclass(frozen=True)
-class TrainSettings(Settings):
-    section = "train"
-    iterations: int = setting(0, "stop at this iteration count (counted over resumes; 0 = no limit)", low=0)
-    minutes: float = setting(0.0, "stop after this many minutes of this session (0 = no limit)", low=0.0)
-    batch_size: int = setting(8, "faces per identity per step (per process under torchrun)", low=1, high=1024)
-    lr: float = setting(2e-4, "peak learning rate (AdamW)", low=1e-7, high=1e-1)
-    weight_decay: float = setting(0.01, "AdamW weight decay", low=0.0, high=1.0)
-    warmup: int = setting(200, "iterations of linear learning-rate warmup", low=0)
-    decay_iterations: int = setting(100_000, "iterations of cosine decay after the warmup; the rate then stays at "
-                                    "--lr-floor × --lr", low=1)
-    lr_floor: float = setting(0.1, "final learning rate as a fraction of --lr", low=0.0, high=1.0)
-    clip_grad: float = setting(1.0, "clip the gradient norm to this (0 = no clipping)", low=0.0)
-    pixel_loss: str = setting("mse", "pixel loss next to DSSIM", choices=("mse", "l1"))
-    masked: bool = setting(True, "learn only the face inside the (softened) faceset mask, not the background")
-    eyes_mouth: bool = setting(False, "extra weight on the eyes and mouth (sharper gaze and teeth)")
-    gan_power: float = setting(0.0, "weight of the patch-GAN term (0 = off; 0.1 is a usual start once faces "
-                               "are sharp)", low=0.0, high=10.0)
-    gan_dims: int = setting(16, "patch discriminator width", low=4, high=512)
-    random_warp: bool = setting(True, "randomly warp the input faces (turn off late in training to sharpen)")
-    flip_source: bool = setting(False, "randomly mirror source faces (off: keeps asymmetric features)")
-    flip_target: bool = setting(True, "randomly mirror target faces")
-    color_jitter: float = setting(0.1, "brightness/contrast/saturation jitter strength", low=0.0, high=0.5)
-    ct: str = setting("rct", "recolour source faces toward target faces", choices=tuple(COLOR_TRANSFERS.names()))
-    uniform_yaw: bool = setting(False, "sample head yaw uniformly (helps when profiles are rare)")
-    seed: int = setting(0, "random seed (weights, faces and augmentation)", low=0)
-    workers: int = setting(2, "data loading processes (0 = in the training process)", low=0, high=64)
-    threads: int = setting(0, "CPU threads for training (0 = all cores, shared among local processes)", low=0)
-    device: str = setting("auto", "training device", choices=("auto", "cpu", "cuda"))
-    precision: str = setting("auto", "auto: bf16 (or fp16) autocast on CUDA; bf16 on CPUs that compute it in hardware "
-                             "(AVX512-BF16, AMX), else fp32",
-                             choices=("auto", "fp32", "bf16", "fp16"))
-    checkpoint_every: int = setting(500, "save a checkpoint every N iterations", low=1)
-    preview_every: int = setting(200, "write a preview grid every N iterations", low=1)
 
 
 class TrainCommand:
@@ -138,8 +85,8 @@ class ExportCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a training run folder or checkpoint.pt")
         parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="file to write (atomically)")
-        parser.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "int8"),
-                            help="fp32 (default); fp16 for GPU providers; int8 for fast CPUs (needs --faceset)")
+        parser.add_argument("--precision", default="fp32", choices=tuple(EXPORT_PRECISIONS),
+                            help=f"{listing(EXPORT_PRECISIONS)}; default fp32")
         parser.add_argument("--identity", help="identity the model renders (default: the source, the first of the card)")
         parser.add_argument("--faceset", metavar="DIR", help="source faceset: parity faces, int8 calibration and PSNR")
         parser.add_argument("--target-faceset", metavar="DIR", help="camera-side faceset for parity and calibration")

@@ -28,14 +28,12 @@ from torch import Tensor
 
 from swapcam.realtime.color import COLOR_TRANSFERS
 from swapcam.realtime.errors import UserError
+from swapcam.realtime.landmarks import LEFT_EYE, LIPS, RIGHT_EYE
 
 from .faceset import Faceset
 
-# mediapipe FaceMesh contours of the eyes and the outer lips (the eyes-and-mouth priority regions)
-LEFT_EYE = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246], np.intp)
-RIGHT_EYE = np.array([263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466], np.intp)
-OUTER_LIPS = np.array([61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185],
-                      np.intp)
+# the eyes-and-mouth priority regions (their convex hulls are filled)
+EYES_MOUTH_REGIONS = (RIGHT_EYE, LEFT_EYE, LIPS)
 # decoded faces kept in memory per pool (image, mask and eyes-mouth map: 5 bytes a pixel)
 FACE_CACHE_BYTES = 512 * 2**20
 # uniform-yaw sampling draws a yaw bin of this many degrees first, then a face inside it
@@ -78,7 +76,7 @@ def eyes_mouth_map(landmarks: np.ndarray, size: int) -> np.ndarray:
     The hulls are dilated by size/32 so that lids, lashes and lip edges count as part of them.
     """
     canvas = np.zeros((size, size), np.uint8)
-    for region in (LEFT_EYE, RIGHT_EYE, OUTER_LIPS):
+    for region in EYES_MOUTH_REGIONS:
         hull = cv2.convexHull(np.round(landmarks[region] * 16).astype(np.int32))
         cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)
     grow = max(1, size // 32)

@@ -16,9 +16,10 @@ from torch import Tensor
 from swapcam.realtime.registry import Registry
 
 PixelLoss = Callable[[Tensor, Tensor], Tensor]
-PIXEL_LOSSES: Registry[PixelLoss] = Registry("pixel loss")
-PIXEL_LOSSES.register("mse")(F.mse_loss)
-PIXEL_LOSSES.register("l1")(F.l1_loss)
+#: the function of each pixel loss declared in settings.PIXEL_LOSSES
+PIXEL_LOSS_FUNCTIONS: Registry[PixelLoss] = Registry("pixel loss")
+PIXEL_LOSS_FUNCTIONS.register("mse")(F.mse_loss)
+PIXEL_LOSS_FUNCTIONS.register("l1")(F.l1_loss)
 
 # DFL's weights: 10 × DSSIM, 10 × pixel, 10 × mask, 300 × mean |error| inside the eyes/mouth map.
 DSSIM_WEIGHT = 10.0
@@ -57,7 +58,7 @@ def reconstruction_losses(pred: Tensor, pred_mask: Tensor, target: Tensor, targe
     window = dssim_window(pred.shape[-1])
     terms = {
         "dssim": DSSIM_WEIGHT * kornia.losses.ssim_loss(pred_face, target_face, window),
-        "pixel": PIXEL_WEIGHT * PIXEL_LOSSES.get(pixel_loss)(pred_face, target_face),
+        "pixel": PIXEL_WEIGHT * PIXEL_LOSS_FUNCTIONS.get(pixel_loss)(pred_face, target_face),
         "mask": MASK_WEIGHT * F.mse_loss(pred_mask, target_mask),
     }
     if eyes_mouth is not None:

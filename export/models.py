@@ -1,4 +1,4 @@
-"""Face-swap autoencoders (DeepFaceLab's DF and LIAE), their presets, and the swap path that export runs.
+"""Face-swap autoencoders (DeepFaceLab's DF and LIAE) and the swap path that export runs.
 
 Terms: the **source** identity is the face the user wears (it appears in the output); **target** faces
 are the people on camera being replaced. The encoder is shared: it learns what all faces have in
@@ -8,15 +8,14 @@ common (pose, expression, light); identity lives in the decoders (DF) or in the 
 Shapes: all modules here work on NCHW float32 0..1 BGR; only :func:`build_swap_module` speaks the
 NHWC contract of :mod:`swapcam.realtime.contract`.
 
-A model is data: :class:`ModelDims` fixes every shape, :data:`PRESETS` names the shipped ones, and
-:func:`build_model` turns dims into modules, so a checkpoint that stores the dims re-creates its model.
+A model is data: :class:`~swapcam.export.dims.ModelDims` fixes every shape, ``dims.PRESETS`` names
+the shipped ones (both torch-free, for the CLI), and :func:`build_model` turns dims into modules, so a
+checkpoint that stores the dims re-creates its model.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -24,47 +23,11 @@ from torch import Tensor, nn
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.registry import Registry
 
+from .dims import DOWNSCALES, ModelDims
+
 IDENTITIES = ("source", "target")
-#: encoder downscales; the resolution must be a multiple of 2**DOWNSCALES
-DOWNSCALES = 4
-#: name → model class (filled below, once the classes exist)
-ARCHITECTURES: Registry[Callable[[ModelDims], SwapModel]] = Registry("architecture")
-
-
-@dataclass(frozen=True)
-class ModelDims:
-    """Everything that fixes a model's shape (a checkpoint stores it to rebuild the model).
-
-    arch: ``df`` or ``liae`` (:data:`ARCHITECTURES`); resolution: face crop size, multiple of 16;
-    encoder_dims: channels of the first encoder stage (doubling per stage); inter_dims: bottleneck
-    width (DFL's ae_dims); decoder_dims / mask_dims: channels of the last image / mask decoder stage
-    (doubling towards the bottleneck); kernel: encoder kernel size; separable: depthwise-separable
-    convolutions after the first encoder stage (cheap on CPUs); half_res_output: the decoders stop at
-    resolution / 2 and a pixel shuffle makes the full-size output; res_blocks: residual blocks per
-    image-decoder stage.
-    """
-
-    arch: str
-    resolution: int
-    encoder_dims: int
-    inter_dims: int
-    decoder_dims: int
-    mask_dims: int
-    kernel: int = 5
-    separable: bool = False
-    half_res_output: bool = False
-    res_blocks: int = 1
-
-    def __post_init__(self) -> None:
-        ARCHITECTURES.get(self.arch)  # a UserError listing the choices
-        if self.resolution % (2**DOWNSCALES) or self.resolution < 2**DOWNSCALES:
-            raise UserError(f"--resolution {self.resolution} is not a multiple of {2**DOWNSCALES}: use e.g. 64, 128 or 224")
-        for name in ("encoder_dims", "inter_dims", "decoder_dims", "mask_dims", "kernel"):
-            if getattr(self, name) < 1:
-                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+#: architecture name (declared in dims.ARCHITECTURES) → model class (filled below, once the classes exist)
+MODEL_CLASSES: Registry[Callable[[ModelDims], SwapModel]] = Registry("architecture")
 
 
 def _act() -> nn.Module:
@@ -182,7 +145,7 @@ class SwapModel(nn.Module):
         raise NotImplementedError
 
 
-@ARCHITECTURES.register("df")
+@MODEL_CLASSES.register("df")
 class DF(SwapModel):
     """Shared encoder + inter, one decoder per identity (DFL's DF)."""
 
@@ -207,7 +170,7 @@ class DF(SwapModel):
         return (self.decoders["target"].mask(code), *self.decoders[identity](code))
 
 
-@ARCHITECTURES.register("liae")
+@MODEL_CLASSES.register("liae")
 class LIAE(SwapModel):
     """Shared encoder, inter_AB (all faces) and inter_B (target faces only), one decoder (DFL's LIAE).
 
@@ -244,27 +207,7 @@ class LIAE(SwapModel):
 
 
 def build_model(dims: ModelDims) -> SwapModel:
-    return ARCHITECTURES.get(dims.arch)(dims)
-
-
-PRESETS: Registry[ModelDims] = Registry("model preset")
-# CPU real time: DF with 3x3 convs whose decoders stop at 64 px and end in a pixel shuffle; swap
-# path 1.85 GFLOPs (FlopCounterMode) and about 7 ms/face in onnxruntime on 2 CPU threads.
-# Depthwise-separable convs (separable=True) would run at a tenth of the FLOPs (about 2 ms) but hold
-# far fewer weights; ordinary convs fit the budget, so the budget goes to capacity.
-PRESETS.register("live")(ModelDims("df", 128, encoder_dims=32, inter_dims=256, decoder_dims=40, mask_dims=16,
-                                   kernel=3, separable=False, half_res_output=True, res_blocks=1))
-# GPU quality: SAEHD-class LIAE (DFL defaults ae 256, e 64, d 64, d_mask 22) at 224 px.
-PRESETS.register("quality")(ModelDims("liae", 224, encoder_dims=64, inter_dims=256, decoder_dims=64, mask_dims=22,
-                                      kernel=5, separable=False, half_res_output=False, res_blocks=1))
-# The shipped demo model: 96 px with a half-resolution decoder trains faster per step than "tiny"
-# (141 vs 182 ms per batch of 16 on 2 CPU threads) yet has twice tiny's bottleneck width, which is
-# what made tiny's faces blurry.
-PRESETS.register("demo")(ModelDims("df", 96, encoder_dims=24, inter_dims=128, decoder_dims=24, mask_dims=8,
-                                   kernel=3, separable=False, half_res_output=True, res_blocks=1))
-# Tests: trains in seconds on a CPU.
-PRESETS.register("tiny")(ModelDims("df", 64, encoder_dims=16, inter_dims=64, decoder_dims=16, mask_dims=8,
-                                   kernel=3, separable=False, half_res_output=False, res_blocks=1))
+    return MODEL_CLASSES.get(dims.arch)(dims)
 
 
 class SwapPath(nn.Module):

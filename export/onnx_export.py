@@ -93,10 +93,11 @@ def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto
         return onnx.load(str(quantized))
 
 
-PRECISIONS: Registry[Callable[[onnx.ModelProto, np.ndarray], onnx.ModelProto]] = Registry("precision")
-PRECISIONS.register("fp32")(lambda model, calibration: model)
-PRECISIONS.register("fp16")(_to_fp16)
-PRECISIONS.register("int8")(_to_int8)
+#: (fp32 graph, calibration faces) → graph, for each precision declared in settings.EXPORT_PRECISIONS
+PRECISION_CONVERTERS: Registry[Callable[[onnx.ModelProto, np.ndarray], onnx.ModelProto]] = Registry("precision")
+PRECISION_CONVERTERS.register("fp32")(lambda model, calibration: model)
+PRECISION_CONVERTERS.register("fp16")(_to_fp16)
+PRECISION_CONVERTERS.register("int8")(_to_int8)
 
 
 def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, precision: str = "fp32",
@@ -107,7 +108,7 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
     swap_module: NHWC contract module (see ``models.build_swap_module``); source_faces / target_faces:
     (N, R, R, 3) float32 BGR 0..1 faceset faces (int8 needs them for calibration and its PSNR check).
     """
-    to_precision = PRECISIONS.get(precision)
+    to_precision = PRECISION_CONVERTERS.get(precision)
     resolution = card.resolution
     fp32 = export_fp32_proto(swap_module, resolution)
     rng = np.random.default_rng(0)

@@ -20,7 +20,6 @@ import csv
 import dataclasses
 import functools
 import math
-import os
 import signal
 import sys
 import threading
@@ -39,9 +38,9 @@ from tqdm import tqdm
 
 from swapcam.realtime.contract import ModelCard
 from swapcam.realtime.errors import UserError
+from swapcam.realtime.files import write_atomic
 from swapcam.realtime.settings import to_dict
 
-from .cli import ModelSettings, TrainSettings
 from .data import (
     Augmenter,
     Batch,
@@ -53,14 +52,16 @@ from .data import (
     preview_faces,
     to_tensors,
 )
+from .device import Distributed, choose_device, choose_precision
+from .dims import ModelDims
 from .holdout import Holdout, HoldoutLog
 from .losses import blur_mask, discriminator_loss, generator_gan_loss, reconstruction_losses
-from .models import PRESETS, ModelDims, PatchDiscriminator, SwapModel, build_model
+from .models import PatchDiscriminator, SwapModel, build_model
+from .settings import ModelSettings, TrainSettings
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_NAME = "checkpoint.pt"
 PREVIEW_FACES = 4
-AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -102,28 +103,6 @@ def step_seed(seed: int, rank: int, iteration: int) -> int:
     return int(np.random.SeedSequence([seed, rank, iteration]).generate_state(1, np.uint64)[0]) >> 1
 
 
-def resolve_dims(settings: ModelSettings, saved: dict | None, checkpoint: Path | None) -> tuple[str, ModelDims]:
-    """(preset name, dims) from the preset and flag overrides, or from a checkpoint being resumed.
-
-    Raises UserError when flags ask for a model other than the checkpoint's.
-    """
-    overrides = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)
-                 if f.name != "preset" and getattr(settings, f.name) is not None}
-    if saved is None:
-        preset = settings.preset or "live"
-        return preset, dataclasses.replace(PRESETS.get(preset), **overrides)
-    preset, dims = saved["preset"], ModelDims(**saved["dims"])
-    if settings.preset is not None and settings.preset != preset:
-        raise UserError(f"checkpoint {checkpoint} was trained with preset {preset}, not {settings.preset}: "
-                        "drop --preset to resume it, or train into a new --out")
-    for name, value in overrides.items():
-        if getattr(dims, name) != value:
-            flag = "--" + name.replace("_", "-")
-            raise UserError(f"checkpoint {checkpoint} has {flag} {getattr(dims, name)}, not {value}: drop {flag} "
-                            "to resume it, or train into a new --out")
-    return preset, dims
-
-
 def preview_grid(rows: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
     """Labelled rows of faces → one BGR uint8 image. rows: (label, [K,R,R,3] float 0..1 BGR)."""
     size = rows[0][1].shape[1]
@@ -142,12 +121,7 @@ def preview_grid(rows: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write atomically: a kill at any moment leaves the previous checkpoint or the new one, whole."""
-    temp = path.with_name(path.name + ".tmp")
-    with temp.open("wb") as fh:
-        torch.save(state, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temp, path)
+    write_atomic(path, functools.partial(torch.save, state), durable=True)
 
 
 def read_checkpoint(path: Path) -> dict:
@@ -179,68 +153,6 @@ def load_model(path: str | Path) -> tuple[SwapModel, ModelCard]:
 
 
 # ---------------------------------------------------------------------------------------------- plumbing
-
-
-@dataclass(frozen=True)
-class Distributed:
-    """This process's place under torchrun (rank 0 of 1 when run directly)."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-    local_world: int = 1
-
-    @classmethod
-    def from_env(cls) -> Distributed:
-        env = os.environ
-        return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)),
-                   int(env.get("LOCAL_WORLD_SIZE", env.get("WORLD_SIZE", 1))))
-
-    @property
-    def enabled(self) -> bool:
-        return self.world > 1
-
-    def any(self, flag: bool, device: torch.device) -> bool:
-        """True on every rank when ``flag`` is true on any rank (so all ranks stop at the same step)."""
-        if not self.enabled:
-            return flag
-        value = torch.tensor([int(flag)], device=device)
-        torch_dist.all_reduce(value, op=torch_dist.ReduceOp.MAX)
-        return bool(value.item())
-
-
-def choose_device(settings: TrainSettings, dist: Distributed) -> torch.device:
-    wants_cuda = settings.device == "cuda" or (settings.device == "auto" and torch.cuda.is_available())
-    if not wants_cuda:
-        torch.set_num_threads(settings.threads or max(1, (os.cpu_count() or 1) // dist.local_world))
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise UserError("--device cuda but this torch sees no CUDA GPU: use --device cpu or install a CUDA build of torch")
-    torch.cuda.set_device(dist.local_rank)
-    return torch.device("cuda", dist.local_rank)
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX): there bf16 autocast made a
-    training step 1.35x faster; elsewhere it is emulated and slower than fp32."""
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    try:
-        return any(getattr(torch.cpu, name)() for name in probes if hasattr(torch.cpu, name))
-    except RuntimeError:
-        return False
-
-
-def choose_precision(settings: TrainSettings, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype, or None for plain fp32."""
-    name = settings.precision
-    if name == "auto":
-        if device.type == "cpu":
-            name = "bf16" if cpu_has_native_bf16() else "fp32"
-        else:
-            name = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if name == "fp16" and device.type == "cpu":
-        raise UserError("--precision fp16 needs a CUDA GPU: use bf16 or fp32 on the CPU")
-    return AUTOCAST_DTYPES[name]
 
 
 class StopRequest:
@@ -455,7 +367,7 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
     if run.resume is None and checkpoint_path.exists():
         raise UserError(f"{run.out} already holds a training run: add --resume to continue it, or choose a new --out")
     saved = read_checkpoint(run.resume) if run.resume is not None else None
-    preset, dims = resolve_dims(model_settings, saved["model"] if saved else None, run.resume)
+    preset, dims = model_settings.resolve(saved["model"] if saved else None, run.resume)
     source_set, target_sets = open_facesets(run.source, run.targets, dims.resolution)
     info = source_set.info
     if saved is not None and (saved["card"]["coverage"], saved["card"]["y_offset"]) != (info.coverage, info.y_offset):

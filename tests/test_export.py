@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from swapcam.export import onnx_export
-from swapcam.export.cli import ModelSettings, TrainSettings
+from swapcam.export.dims import PRESETS
 from swapcam.export.evaluate import faces_from_faceset, run_onnx
-from swapcam.export.models import PRESETS, build_model, build_swap_module
+from swapcam.export.models import build_model, build_swap_module
 from swapcam.export.onnx_export import export_swap_model, run_torch
+from swapcam.export.settings import EXPORT_PRECISIONS, ModelSettings, TrainSettings
 from swapcam.export.train import TrainRun, train
 from swapcam.realtime.color import ColorSettings
 from swapcam.realtime.contract import OUTPUTS, ModelCard
@@ -73,6 +74,10 @@ def test_fp16_and_int8_files_load_and_run(swap_module, facesets, tmp_path):
     swapper = Swapper(tmp_path / "q.onnx", SwapSettings(provider="cpu"))
     face_mask, celeb, celeb_mask = swapper(np.ascontiguousarray(source[0], np.float32))
     assert celeb.shape == (64, 64, 3) and np.isfinite(celeb).all()
+
+
+def test_every_declared_export_precision_has_a_converter():
+    assert onnx_export.PRECISION_CONVERTERS.names() == EXPORT_PRECISIONS.names()
 
 
 def test_failed_checks_write_nothing(swap_module, monkeypatch, tmp_path):

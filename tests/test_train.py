@@ -19,9 +19,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from swapcam.export.cli import ModelSettings, TrainSettings
-from swapcam.export.losses import dssim_window, reconstruction_losses
-from swapcam.export.models import PRESETS, build_model, build_swap_module, swap_flops
+from swapcam.export import device as device_module
+from swapcam.export.dims import ARCHITECTURES, PRESET_NOTES, PRESETS, ModelDims
+from swapcam.export.losses import PIXEL_LOSS_FUNCTIONS, dssim_window, reconstruction_losses
+from swapcam.export.models import MODEL_CLASSES, build_model, build_swap_module, swap_flops
+from swapcam.export.settings import PIXEL_LOSSES, TRAIN_PRECISIONS, ModelSettings, TrainSettings
 from swapcam.export.train import TrainRun, load_model, lr_factor, read_checkpoint, train
 from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, TensorInfo, check_io
 from swapcam.realtime.errors import UserError
@@ -104,6 +106,34 @@ def test_quality_preset_builds_and_takes_a_step():
 def test_every_preset_is_named_in_the_help():
     help_text = next(f for f in ModelSettings.__dataclass_fields__.values() if f.name == "preset").metadata["help"]
     assert all(name in help_text for name in PRESETS)
+
+
+def test_the_settings_import_no_torch():
+    # every swapcam invocation builds the train parser: it must not pay for torch
+    code = "import sys, swapcam.export.settings, swapcam.export.cli; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_every_declared_choice_has_an_implementation():
+    assert PIXEL_LOSS_FUNCTIONS.names() == PIXEL_LOSSES.names()
+    assert ["auto", *device_module.AUTOCAST_DTYPES] == TRAIN_PRECISIONS.names()
+    assert MODEL_CLASSES.names() == ARCHITECTURES.names()
+    assert PRESETS.names() == PRESET_NOTES.names()
+
+
+def test_model_settings_are_checked_as_model_dims():
+    with pytest.raises(UserError, match="unknown model preset 'huge': choose one of live, quality, demo, tiny"):
+        ModelSettings(preset="huge")
+    with pytest.raises(UserError, match="unknown architecture 'vit': choose one of df, liae"):
+        ModelSettings(arch="vit")
+    with pytest.raises(UserError, match="--resolution 72 is not a multiple of 16"):
+        ModelSettings(preset="tiny", resolution=72)
+    with pytest.raises(UserError, match="--resolution 16 is out of range: use a value from 32 to 1024"):
+        ModelSettings(resolution=16)
+    with pytest.raises(UserError, match="--inter-dims 0 is out of range"):
+        ModelDims("df", 64, 16, 0, 16, 8)
+    assert ModelSettings(preset="tiny", inter_dims=96).resolve(None, None) == (
+        "tiny", dataclasses.replace(PRESETS.get("tiny"), inter_dims=96))
 
 
 def test_schedule_and_dssim_window():
@@ -201,7 +231,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(facesets, tmp_path):
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr and "interrupted" in stderr
     assert read_checkpoint(out / "checkpoint.pt")["iteration"] == len(losses(out)) >= 2
-    assert not (out / "checkpoint.pt.tmp").exists()
+    assert not list(out.glob("*.tmp"))
 
 
 # -------------------------------------------------------------------------------------------- bad inputs
@@ -221,10 +251,6 @@ def test_bad_inputs_name_the_problem_and_the_fix(facesets, tmp_path):
     refused("coverage 2.6.*re-extract them with the same --coverage",
             TrainRun(source=facesets["ada"], targets=[other], out=tmp_path / "b", progress=False))
     refused("smaller than the 224 px model: re-extract", run_for(facesets, tmp_path / "c"), ModelSettings(preset="quality"))
-    refused("unknown model preset 'huge': choose one of live, quality, demo, tiny", run_for(facesets, tmp_path / "d"),
-            ModelSettings(preset="huge"))
-    refused("--resolution 72 is not a multiple of 16", run_for(facesets, tmp_path / "e"),
-            ModelSettings(preset="tiny", resolution=72))
     refused("1 --target-name for 2 --target", TrainRun(source=facesets["ada"], targets=[facesets["bo"]] * 2,
                                                        out=tmp_path / "f", target_names=["bo"], progress=False))
     done = tmp_path / "done"
@@ -250,15 +276,13 @@ def test_cli_missing_faceset_is_one_line(entry, tmp_path):
 
 
 def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
-    import swapcam.export.train as train_module
-
     cpu = torch.device("cpu")
     for native, expected in ((True, torch.bfloat16), (False, None)):
-        monkeypatch.setattr(train_module, "cpu_has_native_bf16", lambda native=native: native)
-        assert train_module.choose_precision(TrainSettings(), cpu) is expected
-    assert train_module.choose_precision(TrainSettings(precision="fp32"), cpu) is None
+        monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda native=native: native)
+        assert device_module.choose_precision(TrainSettings(), cpu) is expected
+    assert device_module.choose_precision(TrainSettings(precision="fp32"), cpu) is None
     with pytest.raises(UserError, match="CUDA"):
-        train_module.choose_precision(TrainSettings(precision="fp16"), cpu)
+        device_module.choose_precision(TrainSettings(precision="fp16"), cpu)
 
 
 def test_face_pool_keeps_decoded_faces_up_to_its_budget(facesets, monkeypatch):
