@@ -16,10 +16,12 @@ class ExtractCommand:
     help = "detect and align faces from videos, photos, a camera or the synthetic generator into a faceset"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from swapcam.realtime.capture import input_usage
+
         from .extract import ExtractSettings
 
         parser.add_argument("--input", action="append", required=True, metavar="INPUT",
-                            help="file:PATH | images:DIR | camera:N | synthetic[:…]; repeat for several inputs")
+                            help=f"{input_usage(short=True)}; repeat for several inputs")
         parser.add_argument("--out", required=True, metavar="DIR", help="faceset folder (created, or added to)")
         parser.add_argument("--config", metavar="PATH.toml", help="settings file with an [extract] section")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")

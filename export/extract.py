@@ -12,7 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from swapcam.realtime.align import align_matrix, transform_points
-from swapcam.realtime.capture import CaptureSettings, open_source
+from swapcam.realtime.capture import CaptureSettings, input_kind, open_source
 from swapcam.realtime.detect import DetectSettings, MediapipeDetector, choose_faces, face_size
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.settings import Settings, setting
@@ -38,13 +38,11 @@ class ExtractSettings(Settings):
     count: int = setting(300, "faces to capture from endless inputs (camera, synthetic)", low=1)
 
 
-ENDLESS_KINDS = ("camera", "synthetic")
-
-
 def source_label(spec: str) -> str:
     """What a faceset records as a face's source: a file or folder name, never a path."""
-    kind, _, argument = spec.partition(":")
-    if kind in ("file", "images"):
+    _, kind = input_kind(spec)
+    if kind.path:
+        argument = spec.partition(":")[2]
         return Path(argument).name or argument
     return spec
 
@@ -84,17 +82,17 @@ def extract(inputs: list[str], out: str | Path, settings: ExtractSettings = Extr
 
 def _extract_one(spec: str, writer: FacesetWriter, settings: ExtractSettings, vertices: np.ndarray,
                  summary: ExtractSummary, progress: bool) -> None:
-    kind = spec.partition(":")[0]
+    _, kind = input_kind(spec)  # an unknown kind is a typo in the command: say so
     try:
         source = open_source(spec, CaptureSettings(pace="every"))
     except UserError as err:
-        if kind in ENDLESS_KINDS:
+        if kind.endless:
             raise  # no camera, a bad synthetic spec: nothing else to extract from it, say why
         summary.skipped["unreadable_input"] += 1
         tqdm.write(f"swapcam extract: skipping {spec}: {err}")
         return
-    endless = kind in ENDLESS_KINDS
-    detector = MediapipeDetector(DetectSettings(max_faces=settings.max_faces), static=(kind == "images"))
+    endless = kind.endless
+    detector = MediapipeDetector(DetectSettings(max_faces=settings.max_faces), static=kind.still_images)
     label, prefix = source_label(spec), slug(source_label(spec))
     total = settings.count if endless else source.length
     bar = tqdm(total=total, desc=label[:30], unit="face" if endless else "frame", disable=not progress)

@@ -261,9 +261,9 @@ class InputKind:
 
     ``auto_pace``: the pace ``--pace auto`` resolves to; ``endless``: it never ends by itself
     (extract stops after ``--count`` faces); ``usage``: how it is written on the command line,
-    ``options`` what may follow it;
-    ``default_argument``: used when nothing follows the colon (None: an argument is required,
-    ``example`` shows one); ``still_images``: frames are unrelated photos (detect each anew).
+    ``options``: what may follow it; ``path``: the argument is a file or folder (required; its
+    name labels the faces extracted from it), ``example`` shows one; ``default_argument``: used
+    when nothing follows the colon; ``still_images``: frames are unrelated photos (detect each anew).
     """
 
     open: SourceFactory
@@ -271,18 +271,19 @@ class InputKind:
     endless: bool
     usage: str
     options: str = ""
-    default_argument: str | None = None
+    path: bool = False
     example: str = ""
+    default_argument: str = ""
     still_images: bool = False
 
 
 SOURCES: Registry[InputKind] = Registry("input kind")
 SOURCES.register("camera")(InputKind(CameraSource, "live", True, "camera:N", default_argument="0"))
-SOURCES.register("file")(InputKind(FileSource, "every", False, "file:PATH", example="clip.mp4"))
-SOURCES.register("images")(InputKind(ImageFolderSource, "every", False, "images:DIR", example="frames/",
+SOURCES.register("file")(InputKind(FileSource, "every", False, "file:PATH", path=True, example="clip.mp4"))
+SOURCES.register("images")(InputKind(ImageFolderSource, "every", False, "images:DIR", path=True, example="frames/",
                                       still_images=True))
 SOURCES.register("synthetic")(InputKind(SyntheticSource, "live", True, "synthetic",
-                                        options="[:identity=NAME,seed=N,fps=F,size=WxH]", default_argument=""))
+                                        options="[:identity=NAME,seed=N,fps=F,size=WxH]"))
 
 
 def input_usage(short: bool = False) -> str:
@@ -304,7 +305,7 @@ def open_source(spec: str, settings: CaptureSettings) -> Source:
     name, kind = input_kind(spec)
     argument = spec.partition(":")[2]
     if not argument:
-        if kind.default_argument is None:
+        if kind.path:
             raise UserError(f"input {name}: needs a path, e.g. --input {name}:{kind.example}")
         argument = kind.default_argument
     if settings.pace == "auto":
