@@ -1,4 +1,4 @@
-"""The machine description every result is recorded with, and the timing helper they share."""
+"""The machine description every result is recorded with."""
 
 from __future__ import annotations
 
@@ -6,10 +6,6 @@ import os
 import platform
 import time
 from importlib.metadata import PackageNotFoundError, version
-
-from swapcam.realtime.timing import median_ms
-
-__all__ = ["machine", "median_ms"]
 
 
 def cpu_model() -> str:

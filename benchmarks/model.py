@@ -12,8 +12,7 @@ import numpy as np
 
 from swapcam.export.dims import PRESETS
 from swapcam.export.settings import EXPORT_PRECISIONS
-
-from .common import median_ms
+from swapcam.realtime.timing import median_ms
 
 PRESETS_TIMED = tuple(sorted(PRESETS, key=lambda name: PRESETS.get(name).resolution))  # tiny … quality
 QUICK_PRESETS = ("tiny",)

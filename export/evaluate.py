@@ -18,18 +18,14 @@ import onnx
 
 from swapcam.realtime.contract import INPUT_FACE
 from swapcam.realtime.errors import UserError
+from swapcam.realtime.swap import ort_session
 
 from .faceset import Faceset
 
 
 def cpu_session(model: onnx.ModelProto):
     """An onnxruntime CPU session on every core, for offline checks (not the live loop)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = os.cpu_count() or 1
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort_session(model, threads=os.cpu_count() or 1)
 
 
 def run_onnx(model: onnx.ModelProto, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:

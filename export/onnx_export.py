@@ -28,6 +28,8 @@ from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.files import write_atomic
 from swapcam.realtime.registry import Registry
+from swapcam.realtime.swap import ort_session
+from swapcam.realtime.timing import median_ms
 
 from .evaluate import cpu_session, masked_psnr, run_onnx
 
@@ -147,20 +149,6 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
 
 def ms_per_face(model: onnx.ModelProto, resolution: int, threads: int = 2, runs: int = 50) -> float:
     """Median onnxruntime CPU time of one face, after a warm-up run."""
-    import statistics
-    import time
-
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort_session(model, threads)
     face = np.random.default_rng(1).random((1, resolution, resolution, 3), dtype=np.float32)
-    session.run(None, {INPUT_FACE: face})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, {INPUT_FACE: face})
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return median_ms(lambda: session.run(None, {INPUT_FACE: face}), runs, warmup=1)
