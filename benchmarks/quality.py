@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from swapcam.export.identity import identity_share
+
 from . import quality_data, quality_metrics
 from .quality_data import Case, QualityData, read_frames, write_frames
 
@@ -114,7 +116,7 @@ class IdentityJudge:
             return {}
         out = np.stack([self.describer.describe(outputs[t], output_analysis.landmarks[t]) for t in frames])
         cam = np.stack([self.describer.describe(inputs[t], input_analysis.landmarks[t]) for t in frames])
-        share, to_source, to_camera = quality_metrics.identity_share(out, source, cam)
+        share, to_source, to_camera = identity_share(out, source, cam)
         return {"identity_share": share, "dist_source": to_source, "dist_camera": to_camera}
 
 

@@ -11,7 +11,7 @@ input's inter-ocular distance (outer eye corners).
 * seam: how much the colour step across the face outline changed (CIE ΔE, Lab of sRGB/D65);
 * flicker: the output's frame-to-frame change inside the face over the input's, and the same for the
   face's mean colour alone (colour jitter);
-* identity (cross swaps): share of frames whose face descriptor is nearer the source than the camera person.
+* identity (cross swaps): :func:`swapcam.export.identity.identity_share` of the frames' descriptors.
 """
 
 from __future__ import annotations
@@ -176,16 +176,6 @@ def color_jitter(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
         moved_in += float(np.linalg.norm(mean_lab(inputs[t], both) - mean_lab(inputs[t - 1], both)))
         moved_out += float(np.linalg.norm(mean_lab(outputs[t], both) - mean_lab(outputs[t - 1], both)))
     return moved_out / moved_in if moved_in > 0 else float("nan")
-
-
-def identity_share(outputs: np.ndarray, source: np.ndarray, cameras: np.ndarray) -> tuple[float, float, float]:
-    """(share of frames nearer the source, mean distance to the source, mean distance to the camera person).
-
-    outputs, cameras: (N, D) face descriptors of the output and input frames; source: (D,), the
-    source identity's reference descriptor."""
-    to_source = np.linalg.norm(outputs - source, axis=1)
-    to_camera = np.linalg.norm(outputs - cameras, axis=1)
-    return float((to_source < to_camera).mean()), float(to_source.mean()), float(to_camera.mean())
 
 
 def occluder_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], occluders: np.ndarray,

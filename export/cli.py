@@ -141,19 +141,53 @@ class ExportCommand:
 
 
 class EvaluateCommand:
-    help = "measure how well a model reconstructs held-out faces of the identity it renders (PSNR)"
+    help = ("measure how well a model reconstructs held-out faces of the identity it renders (PSNR), and "
+            "whose face its swaps show")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", metavar="MODEL.onnx", help="a swap model (.onnx or .dfm)")
         parser.add_argument("--faceset", required=True, metavar="DIR",
                             help="faces of the identity the model renders that training never saw")
+        parser.add_argument("--target", action="append", default=[], metavar="DIR",
+                            help="faceset of a person on camera: swap it and tell whose face the result shows "
+                                 "(needs the identity extra); repeat for several")
         parser.add_argument("--limit", type=int, default=256, metavar="N", help="faces to use, spread over the faceset")
 
     def run(self, args: argparse.Namespace) -> int:
-        from .evaluate import evaluate
+        from .evaluate import evaluate, identity_check
 
         if args.limit < 1:
             raise UserError(f"--limit {args.limit} must be at least 1")
         for line in evaluate(args.model, args.faceset, args.limit).lines():
             print(f"swapcam evaluate: {line}")
+        for target in args.target:
+            # descriptors cost ~0.1 s a face, three per swapped face: 64 give the share to ±6 %
+            check = identity_check(args.model, args.faceset, target, min(args.limit, 64))
+            print(f"swapcam evaluate: {check.line()}")
+        return 0
+
+
+class FacesetReportCommand:
+    help = "compare the poses and expressions of a source faceset with the targets': what to record before training"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("source", metavar="SOURCE", help="faceset of the face to wear")
+        parser.add_argument("targets", nargs="+", metavar="TARGET", help="facesets of the people on camera")
+        parser.add_argument("--plot", metavar="PATH.png", help="also draw the distributions side by side")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from .coverage import coverage, plot_coverage
+        from .faceset import Faceset
+
+        if args.plot and not Path(args.plot).parent.is_dir():
+            raise UserError(f"cannot write {args.plot}: folder {Path(args.plot).parent} does not exist")
+        source, targets = Faceset(args.source), [Faceset(t) for t in args.targets]
+        report = coverage(source, targets)
+        for line in report.lines():
+            print(f"swapcam faceset-report: {line}")
+        if args.plot:
+            plot_coverage(report, Path(args.plot), source.folder.name, "+".join(t.folder.name for t in targets))
+            print(f"swapcam faceset-report: wrote {args.plot}")
         return 0

@@ -1,9 +1,14 @@
-"""Reconstruction quality of an ONNX swap model on faces it never trained on (no torch needed).
+"""Reconstruction quality of an ONNX swap model on faces it never trained on, and whose face its
+swaps show (no torch needed).
 
 A swap model renders one identity, the first of its card. A face of that identity that goes in
 should come back unchanged, so the PSNR between the input face and ``out_celeb_face`` over the
 faceset's landmark-hull masks (the face itself, not the background) measures how well the model
 learned the face. Give it a faceset of held-out frames: frames the model trained on overstate it.
+
+Given target facesets (people on camera), :func:`identity_check` swaps their faces and asks dlib's
+face descriptor (the ``identity`` extra) whether each swapped face is nearer the source identity
+(the mean descriptor of the held-out source faces) or the person it was swapped from.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import cv2
 import numpy as np
 import onnx
 
-from swapcam.realtime.contract import INPUT_FACE
+from swapcam.realtime.contract import INPUT_FACE, ModelCard
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.swap import ort_session
 
@@ -67,6 +72,14 @@ def masks_from_faceset(faceset: Faceset | str | Path, resolution: int, limit: in
     return np.stack(masks)[..., None].astype(np.float32) / 255.0
 
 
+def _check_alignment(faceset: Faceset, card: ModelCard) -> None:
+    info = faceset.info
+    if abs(info.coverage - card.coverage) > 1e-6 or abs(info.y_offset - card.y_offset) > 1e-6:
+        raise UserError(f"faceset {faceset.folder} was aligned with coverage {info.coverage} and y-offset "
+                        f"{info.y_offset}, the model with {card.coverage} and {card.y_offset}: extract the faces "
+                        "again with the model's --coverage and --y-offset")
+
+
 @dataclass(frozen=True)
 class Evaluation:
     identity: str   # the identity the model renders
@@ -84,14 +97,59 @@ def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: in
 
     swapper = Swapper(model, SwapSettings(provider="cpu"))
     card, opened = swapper.card, Faceset(faceset)
-    info = opened.info
-    if abs(info.coverage - card.coverage) > 1e-6 or abs(info.y_offset - card.y_offset) > 1e-6:
-        raise UserError(f"faceset {faceset} was aligned with coverage {info.coverage} and y-offset {info.y_offset}, "
-                        f"the model with {card.coverage} and {card.y_offset}: extract the faces again with the "
-                        "model's --coverage and --y-offset")
+    _check_alignment(opened, card)
     faces = faces_from_faceset(opened, swapper.resolution, limit)
     masks = masks_from_faceset(opened, swapper.resolution, limit)
     morph = np.ones(1, np.float32) if swapper.io.has_morph else None
     rendered = np.concatenate([run_swap(swapper.session, faces[i:i + batch], morph)[1]
                                for i in range(0, len(faces), batch)])
     return Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks))
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    source: str           # the identity the model renders
+    target: str           # the faceset's folder name
+    faces: int
+    share: float          # of swapped faces nearer the source than the target person's own face
+    to_source: float      # mean descriptor distance to the source (< 0.6: usually the same person)
+    to_target: float
+
+    def line(self) -> str:
+        return (f"{self.share:.0%} of {self.faces} swapped {self.target} faces look nearer {self.source} than "
+                f"{self.target} (mean dlib distance to {self.source} {self.to_source:.2f}, to {self.target} "
+                f"{self.to_target:.2f}; below 0.6 is usually one person)")
+
+
+def identity_check(model: str | Path, source: str | Path, target: str | Path, limit: int = 64,
+                   batch: int = 16) -> IdentityCheck:
+    """Swap up to ``limit`` faces of ``target`` with ``model`` and compare dlib descriptors: the
+    swapped face against the mean of ``source``'s faces and against the target face it came from.
+    Descriptors are taken at the facesets' own resolution, where the swapped face is enlarged to."""
+    from swapcam.realtime.swap import Swapper, SwapSettings, run_swap
+
+    from .identity import FaceDescriber, identity_share
+
+    describer = FaceDescriber()
+    swapper = Swapper(model, SwapSettings(provider="cpu"))
+    sources, targets = Faceset(source), Faceset(target)
+    for faceset in (sources, targets):
+        _check_alignment(faceset, swapper.card)
+    picks = _spread(sources, limit)
+    reference = describer.reference([sources.image(int(i)) for i in picks],
+                                    [sources.records[int(i)].landmarks for i in picks])
+    picks = _spread(targets, limit)
+    faces = faces_from_faceset(targets, swapper.resolution, limit)
+    morph = np.ones(1, np.float32) if swapper.io.has_morph else None
+    rendered = np.concatenate([run_swap(swapper.session, faces[i:i + batch], morph)[1]
+                               for i in range(0, len(faces), batch)])
+    size = targets.info.resolution
+    swapped, own = [], []
+    for face, index in zip(rendered, picks, strict=True):
+        landmarks = targets.records[int(index)].landmarks
+        image = cv2.resize(np.clip(face * 255 + 0.5, 0, 255).astype(np.uint8), (size, size),
+                           interpolation=cv2.INTER_CUBIC)
+        swapped.append(describer.describe(image, landmarks))
+        own.append(describer.describe(targets.image(int(index)), landmarks))
+    share, to_source, to_target = identity_share(np.stack(swapped), reference, np.stack(own))
+    return IdentityCheck(swapper.card.identities[0], targets.folder.name, len(swapped), share, to_source, to_target)

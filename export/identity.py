@@ -69,3 +69,13 @@ class FaceDescriber:
     def reference(self, images: list[np.ndarray], landmarks: list[np.ndarray]) -> np.ndarray:
         """Mean descriptor of several pictures of one person: (128,) float64."""
         return np.mean([self.describe(i, p) for i, p in zip(images, landmarks, strict=True)], axis=0)
+
+
+def identity_share(outputs: np.ndarray, source: np.ndarray, cameras: np.ndarray) -> tuple[float, float, float]:
+    """(share of frames nearer the source, mean distance to the source, mean distance to the camera person).
+
+    outputs, cameras: (N, D) face descriptors of the output and input frames; source: (D,), the
+    source identity's reference descriptor."""
+    to_source = np.linalg.norm(outputs - source, axis=1)
+    to_camera = np.linalg.norm(outputs - cameras, axis=1)
+    return float((to_source < to_camera).mean()), float(to_source.mean()), float(to_camera.mean())

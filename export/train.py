@@ -41,6 +41,7 @@ from swapcam.realtime.errors import UserError
 from swapcam.realtime.files import write_atomic
 from swapcam.realtime.settings import to_dict
 
+from .coverage import coverage
 from .data import (
     Augmenter,
     Batch,
@@ -400,6 +401,9 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
         save_checkpoint(checkpoint_path, state)
 
     writer = dist.rank == 0
+    if writer and saved is None:  # what the source lacks, said before the hours of training, not after
+        for line in coverage(source_set, target_sets).gap_lines():
+            tqdm.write(f"swapcam train: coverage: {line} (swapcam faceset-report draws it)")
     log = holdout_log = None
     holdout = Holdout(run.holdout, dims.resolution, info) if run.holdout is not None and writer else None
     if writer:

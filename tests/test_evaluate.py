@@ -48,3 +48,55 @@ def test_evaluate_cli(facesets, inverting_model_path, tmp_path):
                           "--faceset", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def _passthrough_model(resolution: int, card: ModelCard) -> onnx.ModelProto:
+    """A contract model that renders the camera face unchanged (swapped face = input face)."""
+    from onnx import TensorProto, helper
+
+    from swapcam.realtime.contract import INPUT_FACE, OUTPUTS
+
+    shape = ["N", resolution, resolution]
+    nodes = [helper.make_node("Identity", [INPUT_FACE], [OUTPUTS[1]]),
+             helper.make_node("ReduceMax", [INPUT_FACE], [OUTPUTS[0]], axes=[3], keepdims=1),
+             helper.make_node("Identity", [OUTPUTS[0]], [OUTPUTS[2]])]
+    graph = helper.make_graph(
+        nodes, "passthrough", [helper.make_tensor_value_info(INPUT_FACE, TensorProto.FLOAT, [*shape, 3])],
+        [helper.make_tensor_value_info(OUTPUTS[0], TensorProto.FLOAT, [*shape, 1]),
+         helper.make_tensor_value_info(OUTPUTS[1], TensorProto.FLOAT, [*shape, 3]),
+         helper.make_tensor_value_info(OUTPUTS[2], TensorProto.FLOAT, [*shape, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(model, {"swapcam": card.to_json()})
+    return model
+
+
+def test_identity_check_tells_a_swap_that_changed_nobody(facesets, tmp_path):
+    identity = pytest.importorskip("swapcam.export.identity")
+    if not identity.available():
+        pytest.skip("dlib and face-recognition-models are not installed (the identity extra)")
+    from swapcam.export.evaluate import identity_check
+
+    card = ModelCard(resolution=64, coverage=2.2, preset="test", architecture="none", identities=("ada",))
+    path = tmp_path / "same.onnx"
+    onnx.save(_passthrough_model(64, card), str(path))
+    check = identity_check(path, facesets["ada"], facesets["bo"], limit=12)
+    # the "swapped" faces are bo's own, softened by the 64 px model: nearer bo than ada, every one
+    assert (check.source, check.target, check.faces, check.share) == ("ada", "bo", 12, 0.0)
+    assert check.to_target < 0.3 < check.to_source
+    assert "0% of 12 swapped bo faces look nearer ada than bo" in check.line()
+    cli = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "evaluate", str(path), "--faceset",
+                          str(facesets["ada"]), "--target", str(facesets["bo"]), "--limit", "6"],
+                         capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert "0% of 6 swapped bo faces" in cli.stdout
+
+
+def test_faceset_report_cli(facesets, tmp_path):
+    plot = tmp_path / "coverage.png"
+    ok = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "faceset-report", str(facesets["ada"]),
+                         str(facesets["bo"]), "--plot", str(plot)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("swapcam faceset-report: ") and plot.stat().st_size > 10_000
+    bad = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "faceset-report", str(facesets["ada"]),
+                          str(tmp_path / "none")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from benchmarks import quality_metrics as qm
+from swapcam.export.identity import identity_share
 from swapcam.realtime.landmarks import MOUTH_INNER, MOUTH_OPENING_PAIR, inter_ocular, mouth_opening
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 
@@ -104,7 +105,7 @@ def test_correlation_is_nan_for_a_constant_series():
 def test_identity_share_counts_frames_nearer_the_source():
     source, camera = np.zeros(4), np.ones(4)
     outputs = np.array([[0.1, 0, 0, 0], [0.9, 1, 1, 1], [0.2, 0.1, 0, 0]])
-    share, to_source, to_camera = qm.identity_share(outputs, source, np.tile(camera, (3, 1)))
+    share, to_source, to_camera = identity_share(outputs, source, np.tile(camera, (3, 1)))
     assert share == pytest.approx(2 / 3) and to_source < to_camera
 
 
