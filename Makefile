@@ -8,7 +8,12 @@ SECONDS ?= 10
 # resolves to a multi-GB CUDA build. Override on a GPU machine: make test TORCH=torch
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test
+# mypy checks the package by its installed names, swapcam.realtime and swapcam.export, which pyproject
+# maps onto realtime/ and export/ by hand (package-dir): mypy cannot follow that mapping, so links in
+# .typecheck/ (git-ignored) lay the names out and pyproject's [tool.mypy] mypy_path points there.
+TYPECHECK_LINKS := .typecheck/swapcam/realtime .typecheck/swapcam/export
+
+.PHONY: demo lint test
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +31,17 @@ $(BIN)/.installed-dev: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/swapcam demo --seconds $(SECONDS) --report demo.json
 
+$(TYPECHECK_LINKS):
+	mkdir -p $(@D)
+	ln -sfn ../../$(@F) $@
+
+# the checks that need no test run: lint rules, formatting, types (test runs them first)
+lint: $(BIN)/.installed-dev $(TYPECHECK_LINKS)
+	$(BIN)/ruff check .
+# enabled once the tree is formatted (next commit)
+#	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.
-test: $(BIN)/.installed-dev
+test: $(BIN)/.installed-dev lint
 	$(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then exit 0; else exit $$status; fi

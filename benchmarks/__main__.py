@@ -13,13 +13,13 @@ import shlex
 from pathlib import Path
 
 from . import kernels, model, pipeline, quality
-from .common import machine
+from .common import Results, machine
 from .quality_data import DEFAULT_CACHE
 
 SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline, "quality": quality}
 
 
-def chart(results: dict[str, object], path: Path) -> bool:
+def chart(results: Results, path: Path) -> bool:
     """Per-stage p50 latency bars for each pipeline run; False when matplotlib is unavailable."""
     try:
         import matplotlib
@@ -68,7 +68,7 @@ def main() -> int:
         parser.error(f"unknown section {sorted(unknown)[0]}: choose from {', '.join(SECTIONS)}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, object] = {"machine": machine(), "quick": args.quick, "live_args": args.live_args}
+    results: Results = {"machine": machine(), "quick": args.quick, "live_args": args.live_args}
     lines = [f"# swapcam benchmarks {'(quick)' if args.quick else ''}", "",
              f"{results['machine']['date']} · {results['machine']['cpu']} · {results['machine']['cores']} cores · "
              f"Python {results['machine']['python']}", ""]

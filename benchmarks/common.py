@@ -6,6 +6,10 @@ import os
 import platform
 import time
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+#: what a section's run() returns and results.json holds: nested dicts of numbers and strings
+Results = dict[str, Any]
 
 
 def cpu_model() -> str:

@@ -9,12 +9,16 @@ as it runs live.
 
 from __future__ import annotations
 
+from functools import partial
+
 import cv2
 import numpy as np
 
 from swapcam.realtime.color import COLOR_TRANSFERS
 from swapcam.realtime.timing import median_ms
 from swapcam.realtime.warp import crop_aligned, paste_back
+
+from .common import Results
 
 FRAME = (720, 1280)
 
@@ -32,7 +36,7 @@ def _face_mask(size: int) -> np.ndarray:
     """(size, size) float32: a feathered face-hull ellipse where coverage 2.2 puts it in the crop."""
     mask = np.zeros((size, size), np.float32)
     centre, axes = (size // 2, int(size * 0.53)), (int(size * 0.23), int(size * 0.30))
-    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)
+    cv2.ellipse(mask, centre, axes, 0, 0, 360, 1.0, -1)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     blur = size // 16 * 2 + 1
     return cv2.GaussianBlur(mask, (blur, blur), 0)
 
@@ -51,17 +55,17 @@ def _cv2_paste(target: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: n
     np.copyto(target, np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
 
-def run(quick: bool) -> dict[str, object]:
+def run(quick: bool) -> Results:
     repeat = 30 if quick else 400
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 256, (*FRAME, 3), dtype=np.uint8)
-    results: dict[str, object] = {}
+    results: Results = {}
     for size in (128, 224):
         matrix = _similarity(size, 300.0)
         crop = np.empty((size, size, 3), np.float32)
 
-        numba_ms = median_ms(lambda m=matrix, s=size, o=crop: crop_aligned(frame, m, s, out=o), repeat)
-        cv2_ms = median_ms(lambda m=matrix, s=size: _cv2_crop(frame, m, s), repeat)
+        numba_ms = median_ms(partial(crop_aligned, frame, matrix, size, out=crop), repeat)
+        cv2_ms = median_ms(partial(_cv2_crop, frame, matrix, size), repeat)
         results[f"crop_{size}"] = {"numba_ms": round(numba_ms, 4), "cv2_ms": round(cv2_ms, 4),
                                    "ratio": round(numba_ms / cv2_ms, 3)}
 
@@ -70,8 +74,8 @@ def run(quick: bool) -> dict[str, object]:
         target = frame.copy()
 
         args = (target, face, mask, matrix)
-        fused_ms = median_ms(lambda a=args: paste_back(*a), repeat)
-        sequence_ms = median_ms(lambda a=args: _cv2_paste(*a), max(5, repeat // 4))
+        fused_ms = median_ms(partial(paste_back, *args), repeat)
+        sequence_ms = median_ms(partial(_cv2_paste, *args), max(5, repeat // 4))
         results[f"paste_{size}"] = {"fused_ms": round(fused_ms, 4), "cv2_numpy_ms": round(sequence_ms, 4),
                                     "speedup": round(sequence_ms / fused_ms, 2)}
 
@@ -79,15 +83,15 @@ def run(quick: bool) -> dict[str, object]:
     face = rng.random((size, size, 3), dtype=np.float32)
     reference = rng.random((size, size, 3), dtype=np.float32) * 0.6 + 0.2
     mask = np.zeros((size, size), np.float32)
-    cv2.ellipse(mask, (64, 64), (44, 56), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(mask, (64, 64), (44, 56), 0, 0, 360, 1.0, -1)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     results["color_128_ms"] = {
-        mode: round(median_ms(lambda m=mode: COLOR_TRANSFERS.get(m)(face, reference, mask), repeat), 4)
+        mode: round(median_ms(partial(COLOR_TRANSFERS.get(mode), face, reference, mask), repeat), 4)
         for mode in COLOR_TRANSFERS
     }
     return results
 
 
-def markdown(results: dict[str, object]) -> list[str]:
+def markdown(results: Results) -> list[str]:
     lines = ["| kernel | Numba ms | baseline ms | ratio (Numba/baseline) |", "|---|---|---|---|"]
     for key, value in results.items():
         if key.startswith("crop_"):

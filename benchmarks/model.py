@@ -14,6 +14,8 @@ from swapcam.export.dims import PRESETS
 from swapcam.export.settings import EXPORT_PRECISIONS
 from swapcam.realtime.timing import median_ms
 
+from .common import Results
+
 PRESETS_TIMED = tuple(sorted(PRESETS, key=lambda name: PRESETS.get(name).resolution))  # tiny … quality
 QUICK_PRESETS = ("tiny",)
 PRECISIONS_TIMED = tuple(EXPORT_PRECISIONS)
@@ -53,7 +55,7 @@ def _ms_per_face(graph, provider: str, threads: int, repeat: int) -> float:
     return median_ms(lambda: run_swap(swapper.session, face, None), repeat)
 
 
-def run(quick: bool) -> dict[str, object]:
+def run(quick: bool) -> Results:
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -62,10 +64,10 @@ def run(quick: bool) -> dict[str, object]:
 
     repeat = 10 if quick else 50
     gpus = [] if quick else _gpu_providers()
-    results: dict[str, object] = {}
+    results: Results = {}
     for preset in QUICK_PRESETS if quick else PRESETS_TIMED:
         fp32 = preset_graph(preset)
-        entry: dict[str, object] = {"resolution": PRESETS.get(preset).resolution,
+        entry: Results = {"resolution": PRESETS.get(preset).resolution,
                                     "gflops": round(count_flops(fp32) / 1e9, 3)}
         for precision in PRECISIONS_TIMED:
             graph = fp32 if precision == "fp32" else preset_graph(preset, precision)
@@ -76,7 +78,7 @@ def run(quick: bool) -> dict[str, object]:
     return results
 
 
-def markdown(results: dict[str, object]) -> list[str]:
+def markdown(results: Results) -> list[str]:
     if "skipped" in results:
         return [f"Skipped: {results['skipped']}."]
     columns = sorted({key for entry in results.values() for p in PRECISIONS_TIMED for key in entry[p]})

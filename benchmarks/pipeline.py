@@ -16,11 +16,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from .common import Results
 
 MEDIA_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "liveportrait-driving" / "d9.mp4"
 
 
-def run_live(args: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
+def run_live(args: list[str], env: dict[str, str] | None = None) -> Results:
     """Run ``swapcam live ARGS --report …``; returns the report (which has peak_rss_mb) plus cpu_cores
     and wall_s. Peak memory comes from the run itself: the ru_maxrss that wait4 returns also counts
     this process's memory at fork, which after the model section (torch) is gigabytes."""
@@ -31,6 +34,7 @@ def run_live(args: list[str], env: dict[str, str] | None = None) -> dict[str, ob
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    env={**os.environ, **(env or {})}, text=True)
         stderr_reader = process.stderr
+        assert stderr_reader is not None  # stderr=PIPE
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.time() - started
         errors = stderr_reader.read()
@@ -54,7 +58,7 @@ def _upscaled_clip(folder: Path, seconds: float) -> Path | None:
     capture = cv2.VideoCapture(str(MEDIA_CLIP))
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     out = folder / "clip720.mp4"
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (1280, 720))
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (1280, 720))
     for _ in range(int(seconds * fps)):
         ok, image = capture.read()
         if not ok:
@@ -69,7 +73,7 @@ def _upscaled_clip(folder: Path, seconds: float) -> Path | None:
     return out
 
 
-def median_report(reports: list[dict]) -> dict:
+def median_report(reports: list[Any]) -> Any:
     """Field by field median of reports with the same layout (non-numbers from the first report)."""
     first = reports[0]
     if isinstance(first, dict):
@@ -80,7 +84,7 @@ def median_report(reports: list[dict]) -> dict:
     return first
 
 
-def _repeated(args: list[str], repeat: int) -> dict[str, object]:
+def _repeated(args: list[str], repeat: int) -> Results:
     reports = [run_live(args) for _ in range(repeat)]
     summary = median_report(reports)
     summary["runs"] = [{"fps": r["fps"], "p95_ms": r["latency_ms"]["p95"], "dropped": r["frames_dropped"]}
@@ -105,10 +109,10 @@ def _default_model(folder: Path) -> Path:
     return path
 
 
-def run(quick: bool, model: str | None, repeat: int, live_args: Sequence[str] = ()) -> dict[str, object]:
+def run(quick: bool, model: str | None, repeat: int, live_args: Sequence[str] = ()) -> Results:
     seconds = 3 if quick else 20
     repeat = 1 if quick else repeat
-    results: dict[str, object] = {}
+    results: Results = {}
     with tempfile.TemporaryDirectory() as tmp:
         model = model or str(_default_model(Path(tmp)))
         common = ["--model", model, "--output", "null", "--seconds", str(seconds), *live_args]
@@ -126,7 +130,7 @@ def run(quick: bool, model: str | None, repeat: int, live_args: Sequence[str] = 
     return results
 
 
-def markdown(results: dict[str, object]) -> list[str]:
+def markdown(results: Results) -> list[str]:
     lines = ["| run | fps | latency p50 / p95 / p99 ms | dropped | CPU cores | peak RSS MB |",
              "|---|---|---|---|---|---|"]
     stage_rows, notes = [], []

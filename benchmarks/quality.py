@@ -17,6 +17,7 @@ scores written on it) to OUT/quality_sheet.png; outputs of real people stay in O
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import numpy as np
 from swapcam.export.identity import identity_share
 
 from . import quality_data, quality_metrics
+from .common import Results
 from .quality_data import Case, QualityData, read_frames, write_frames
 
 SYNTHETIC_SIZE = "640x480"
@@ -41,6 +43,12 @@ class Analysis:
 
     landmarks: list[np.ndarray | None]
     poses: list[tuple[float, float, float] | None]
+
+    def face(self, t: int) -> np.ndarray:
+        """The landmarks of frame ``t``, one where a face was found."""
+        points = self.landmarks[t]
+        assert points is not None, f"no face in frame {t}"
+        return points
 
 
 def analyse(frames: list[np.ndarray]) -> Analysis:
@@ -105,7 +113,7 @@ class IdentityJudge:
             picks = [t for t, p in enumerate(analysis.landmarks) if p is not None]
             picks = picks[:: max(1, len(picks) // 20)][:20]
             self._references[name] = self.describer.reference([frames[t] for t in picks],
-                                                               [analysis.landmarks[t] for t in picks])
+                                                               [analysis.face(t) for t in picks])
         return self._references[name]
 
     def score(self, inputs, outputs, input_analysis: Analysis, output_analysis: Analysis,
@@ -114,8 +122,8 @@ class IdentityJudge:
                   if input_analysis.landmarks[t] is not None and output_analysis.landmarks[t] is not None]
         if not frames:
             return {}
-        out = np.stack([self.describer.describe(outputs[t], output_analysis.landmarks[t]) for t in frames])
-        cam = np.stack([self.describer.describe(inputs[t], input_analysis.landmarks[t]) for t in frames])
+        out = np.stack([self.describer.describe(outputs[t], output_analysis.face(t)) for t in frames])
+        cam = np.stack([self.describer.describe(inputs[t], input_analysis.face(t)) for t in frames])
         share, to_source, to_camera = identity_share(out, source, cam)
         return {"identity_share": share, "dist_source": to_source, "dist_camera": to_camera}
 
@@ -132,7 +140,7 @@ def synthetic_cases(cache: Path, frames: int) -> tuple[list[Case], dict[str, Pat
             video = SyntheticVideo(settings)
             rendered = [video.frame(i) for i in range(count)]
             if settings.occluder != "none":
-                np.save(path.with_name(path.name + ".occluders.npy"), np.stack([f.occluder for f in rendered]))
+                np.save(path.with_name(path.name + ".occluders.npy"), np.stack([f.occluder for f in rendered if f.occluder is not None]))
             write_frames([f.image for f in rendered], path)
         return path
 
@@ -166,8 +174,8 @@ def score_case(case: Case, live_args: list[str], judge: IdentityJudge | None, so
     return scores, inputs, outputs, input_analysis
 
 
-def run(quick: bool, live_args: list[str], clips: list[str], cache: Path, out: Path, only: list[str] = (),
-        log=print) -> dict[str, object]:
+def run(quick: bool, live_args: list[str], clips: list[str], cache: Path, out: Path, only: Sequence[str] = (),
+        log=print) -> Results:
     limit = 30 if quick else None
     cases, source_frames = synthetic_cases(cache, 30 if quick else 120)
     data = QualityData(cache, log=log)
@@ -184,7 +192,7 @@ def run(quick: bool, live_args: list[str], clips: list[str], cache: Path, out: P
         source_frames.update({case.source: data.source_frames(case.source) for case in real_cases})
         cases += [data.clip_case(Path(clip)) for clip in clips]
     judge = IdentityJudge() if _identity_available() else None
-    results: dict[str, object] = {"live_args": live_args, "identity": judge is not None, "cases": {}}
+    results: Results = {"live_args": live_args, "identity": judge is not None, "cases": {}}
     sheet_rows = []
     for case in cases:
         log(f"quality: {case.name}")
@@ -244,7 +252,7 @@ def _cell(row: dict, key: str, digits: int) -> str:
     return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
 
 
-def markdown(results: dict[str, object]) -> list[str]:
+def markdown(results: Results) -> list[str]:
     header = "| case | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
     lines = [header, "|---|" + "---|" * len(COLUMNS)]
     for name, row in results["cases"].items():

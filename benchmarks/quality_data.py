@@ -171,7 +171,6 @@ class QualityData:
                  "--source-name", name, "--out", str(run), *RECIPE, "--no-progress", *resume, log=self.log)
         _swapcam("export", str(run), "--out", str(model), "--precision", PRECISION, "--faceset", str(source),
                  "--target-faceset", str(targets[0]), "--consent", "local quality benchmark only", log=self.log)
-        return model
 
     def cases(self, sources: tuple[str, ...] = SELF_SWAP_CLIPS, cameras: tuple[str, ...] = CAMERA_CLIPS,
               wanted=lambda name: True) -> list[Case]:

@@ -36,7 +36,7 @@ def hull_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """(H, W) bool: inside the convex hull of the face outline."""
     mask = np.zeros(shape[:2], np.uint8)
     hull = cv2.convexHull(np.round(landmarks[FACE_OVAL] * 16).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
+    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     return mask.astype(bool)
 
 
@@ -85,10 +85,10 @@ def landmark_error(reference: np.ndarray, output: np.ndarray) -> float:
 
 def correlation(x: Sequence[float], y: Sequence[float]) -> float:
     """Pearson correlation of two series; nan when either is constant or shorter than 3."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    if len(x) < 3 or x.std() < 1e-9 or y.std() < 1e-9:
+    a, b = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
         return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
+    return float(np.corrcoef(a, b)[0, 1])
 
 
 def pose_error(reference: Sequence[float], output: Sequence[float]) -> float:
@@ -147,10 +147,11 @@ def flicker_ratio(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
     over the input's: 1 = the face changes as much as the camera's; > 1 added flicker; < 1 damped."""
     moved_in = moved_out = 0.0
     for t in range(1, len(inputs)):
-        if masks[t] is None:
+        mask = masks[t]
+        if mask is None:
             continue
-        moved_in += frame_change(inputs[t - 1], inputs[t], masks[t])
-        moved_out += frame_change(outputs[t - 1], outputs[t], masks[t])
+        moved_in += frame_change(inputs[t - 1], inputs[t], mask)
+        moved_out += frame_change(outputs[t - 1], outputs[t], mask)
     return moved_out / moved_in if moved_in > 0 else float("nan")
 
 
@@ -168,9 +169,10 @@ def color_jitter(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
     above 1 = the swap adds colour flicker."""
     moved_in = moved_out = 0.0
     for t in range(1, len(inputs)):
-        if masks[t] is None or masks[t - 1] is None:
+        mask, previous = masks[t], masks[t - 1]
+        if mask is None or previous is None:
             continue
-        both = masks[t] & masks[t - 1]
+        both = mask & previous
         if not both.any():
             continue
         moved_in += float(np.linalg.norm(mean_lab(inputs[t], both) - mean_lab(inputs[t - 1], both)))
@@ -212,21 +214,27 @@ def score_sequence(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
     with_face = [t for t, p in enumerate(input_landmarks) if p is not None]
     both = [t for t in with_face if output_landmarks[t] is not None]
     masks = [None if p is None else hull_mask(p, inputs[0].shape) for p in input_landmarks]
+    # by frame, where there is one (a frame has a mask, and a pose, where it has landmarks)
+    mask_at = {t: m for t, m in enumerate(masks) if m is not None}
+    face_in = {t: p for t, p in enumerate(input_landmarks) if p is not None}
+    face_out = {t: p for t, p in enumerate(output_landmarks) if p is not None}
     scores: dict[str, float] = {
         "frames": len(inputs),
         "output_face_found": len(both) / max(len(with_face), 1),
     }
     if fidelity:
-        scores["psnr_db"] = _mean([masked_psnr(outputs[t], inputs[t], masks[t]) for t in with_face])
-        scores["ssim"] = _mean([masked_ssim(outputs[t], inputs[t], masks[t]) for t in with_face])
-    scores["landmark_error"] = _mean([landmark_error(input_landmarks[t], output_landmarks[t]) for t in both])
-    mouth_in, eye_in = openings([input_landmarks[t] for t in both])
-    mouth_out, eye_out = openings([output_landmarks[t] for t in both])
+        scores["psnr_db"] = _mean([masked_psnr(outputs[t], inputs[t], mask_at[t]) for t in with_face])
+        scores["ssim"] = _mean([masked_ssim(outputs[t], inputs[t], mask_at[t]) for t in with_face])
+    scores["landmark_error"] = _mean([landmark_error(face_in[t], face_out[t]) for t in both])
+    mouth_in, eye_in = openings([face_in[t] for t in both])
+    mouth_out, eye_out = openings([face_out[t] for t in both])
     scores["mouth_r"] = correlation(mouth_in, mouth_out)
     scores["eye_r"] = correlation(eye_in, eye_out)
     if input_poses is not None and output_poses is not None:
-        scores["pose_error_deg"] = _mean([pose_error(input_poses[t], output_poses[t]) for t in both])
-    scores["seam_delta_e"] = _mean([seam_delta_e(inputs[t], outputs[t], input_landmarks[t]) for t in with_face])
+        pose_in = {t: q for t, q in enumerate(input_poses) if q is not None}
+        pose_out = {t: q for t, q in enumerate(output_poses) if q is not None}
+        scores["pose_error_deg"] = _mean([pose_error(pose_in[t], pose_out[t]) for t in both])
+    scores["seam_delta_e"] = _mean([seam_delta_e(inputs[t], outputs[t], face_in[t]) for t in with_face])
     scores["flicker"] = flicker_ratio(inputs, outputs, masks)
     scores["color_jitter"] = color_jitter(inputs, outputs, masks)
     return scores

@@ -45,8 +45,10 @@ def sheet_row(name: str, scores: dict[str, float], inputs: list[np.ndarray], out
         if not found:
             break
         t = found[min(int(share * len(found)), len(found) - 1)]
+        points = landmarks[t]
+        assert points is not None  # found: the frames with landmarks
         for image in (inputs[t], outputs[t]):
-            row[5:5 + TILE, x:x + TILE] = face_tile(image, landmarks[t])
+            row[5:5 + TILE, x:x + TILE] = face_tile(image, points)
             x += TILE
         _text(row, f"frame {t}", (x - 2 * TILE + 4, TILE + 2), 0.35)
         x += 10

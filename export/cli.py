@@ -130,7 +130,7 @@ class ExportCommand:
         result = export_swap_model(swap_module, card, args.out, args.precision, source, target, args.force)
         if result.parity_max_abs is not None:
             print(f"swapcam export: parity max |onnxruntime - PyTorch| = {result.parity_max_abs:.2e}", file=sys.stderr)
-        if result.psnr_db is not None:
+        if result.psnr_db is not None and result.psnr_fp32_db is not None:  # int8: both measured
             print(f"swapcam export: source reconstruction PSNR fp32 {result.psnr_fp32_db:.2f} dB, int8 "
                   f"{result.psnr_db:.2f} dB (drop {result.psnr_fp32_db - result.psnr_db:.2f} dB)", file=sys.stderr)
         written = ms_per_face(onnx.load(str(args.out)), resolution)

@@ -18,6 +18,7 @@ import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import kornia.augmentation as K
@@ -78,7 +79,7 @@ def eyes_mouth_map(landmarks: np.ndarray, size: int) -> np.ndarray:
     canvas = np.zeros((size, size), np.uint8)
     for region in EYES_MOUTH_REGIONS:
         hull = cv2.convexHull(np.round(landmarks[region] * 16).astype(np.int32))
-        cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)
+        cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     grow = max(1, size // 32)
     return cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
 
@@ -138,7 +139,7 @@ class FacePool:
         return Face(image, mask, eyes_mouth_map(landmarks, self.resolution))
 
 
-class PairDataset:
+class PairDataset(torch.utils.data.Dataset[dict[str, np.ndarray]]):
     """Map-style dataset of (source face, target face) pairs; item ``i`` is fixed by (seed, rank, i).
 
     Items are dicts of numpy arrays: ``source``/``target`` (R,R,3) uint8 BGR, ``*_mask`` and
@@ -184,7 +185,7 @@ def _worker_init(_: int) -> None:
 def make_loader(dataset: PairDataset, batch_size: int, start_item: int, workers: int,
                 pin_memory: bool) -> torch.utils.data.DataLoader:
     """Endless batches starting at item ``start_item``; workers=0 loads in the calling process."""
-    extra = {"prefetch_factor": 4, "worker_init_fn": _worker_init} if workers else {}
+    extra: dict[str, Any] = {"prefetch_factor": 4, "worker_init_fn": _worker_init} if workers else {}
     return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=IndexStream(start_item),
                                        num_workers=workers, pin_memory=pin_memory, **extra)
 

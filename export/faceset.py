@@ -160,7 +160,7 @@ def head_pose(landmarks: np.ndarray, frame_size: tuple[int, int], vertices: np.n
     width, height = frame_size
     focal = 0.9 * max(width, height)
     camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], np.float64)
-    ok, rvec, _ = cv2.solvePnP(vertices.astype(np.float64), landmarks.astype(np.float64), camera, None,
+    ok, rvec, _ = cv2.solvePnP(vertices.astype(np.float64), landmarks.astype(np.float64), camera, None,  # type: ignore[call-overload]  # cv2 stubs: None (no distortion) is valid
                                flags=cv2.SOLVEPNP_SQPNP)
     if not ok:
         return 0.0, 0.0, 0.0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from swapcam.realtime.errors import UserError
 from .data import FacePool
 from .evaluate import masked_psnr
 from .faceset import Faceset, FacesetInfo
+
+if TYPE_CHECKING:
+    from .models import SwapModel
 
 HOLDOUT_FACES = 64
 _BATCH = 16
@@ -43,7 +47,7 @@ class Holdout:
         self.masks = np.stack([f.mask for f in faces])[..., None].astype(np.float32) / 255
 
     @torch.no_grad()
-    def psnr(self, model: torch.nn.Module, device: torch.device) -> float:
+    def psnr(self, model: SwapModel, device: torch.device) -> float:
         """PSNR in dB of the model's source reconstruction of the held-out faces."""
         rendered = [model.render(self.images[i:i + _BATCH].to(device), "source")[0].float().cpu()
                     for i in range(0, len(self.images), _BATCH)]

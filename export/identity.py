@@ -32,6 +32,7 @@ def available() -> bool:
 def _models_folder() -> Path:
     # face_recognition_models' own helper imports pkg_resources, which new setuptools no longer has.
     spec = importlib.util.find_spec("face_recognition_models")
+    assert spec is not None and spec.submodule_search_locations, "call only when available()"
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 

@@ -16,6 +16,7 @@ checkpoint that stores the dims re-creates its model.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -167,7 +168,8 @@ class DF(SwapModel):
 
     def swap_path(self, faces: Tensor, identity: str) -> tuple[Tensor, Tensor, Tensor]:
         code = self.inter(self.encoder(faces))
-        return (self.decoders["target"].mask(code), *self.decoders[identity](code))
+        target = cast(Decoder, self.decoders["target"])  # ModuleDict items are typed as Module
+        return (target.mask(code), *self.decoders[identity](code))
 
 
 @MODEL_CLASSES.register("liae")

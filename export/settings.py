@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from swapcam.realtime.color import COLOR_TRANSFERS
 from swapcam.realtime.errors import UserError
@@ -75,7 +76,7 @@ class ModelSettings(Settings):
         super().__post_init__()
         self.apply(PRESETS.get(self.preset or DEFAULT_PRESET))
 
-    def overrides(self) -> dict[str, object]:
+    def overrides(self) -> dict[str, Any]:
         """The dims given, by ModelDims field name."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if f.name != "preset" and getattr(self, f.name) is not None}

@@ -238,8 +238,9 @@ class Trainer:
         # (bf16) for the live preset's step alone (benchmarks/RESULTS.md)
         self.memory_format = torch.channels_last
         torch.manual_seed(settings.seed)  # identical initial weights on every rank
-        self.model = build_model(dims).to(device, memory_format=self.memory_format)
-        self.discriminator = (PatchDiscriminator(settings.gan_dims).to(device, memory_format=self.memory_format)
+        # torch's stubs lack Module.to's memory_format keyword (documented, and it works)
+        self.model = build_model(dims).to(device, memory_format=self.memory_format)  # type: ignore[call-overload]
+        self.discriminator = (PatchDiscriminator(settings.gan_dims).to(device, memory_format=self.memory_format)  # type: ignore[call-overload]
                               if settings.gan_power > 0 else None)
         self.optimizer = self._adamw(self.model)
         schedule = functools.partial(lr_factor, warmup=settings.warmup, decay=settings.decay_iterations,
@@ -270,6 +271,7 @@ class Trainer:
         state = {"weights": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                  "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict()}
         if self.discriminator is not None:
+            assert self.d_optimizer is not None  # made with the discriminator
             state["discriminator"] = self.discriminator.state_dict()
             state["discriminator_optimizer"] = self.d_optimizer.state_dict()
         return state
@@ -282,6 +284,7 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         # a GAN switched on at resume starts with a fresh discriminator
         if self.discriminator is not None and "discriminator" in state:
+            assert self.d_optimizer is not None  # made with the discriminator
             self.discriminator.load_state_dict(state["discriminator"])
             self.d_optimizer.load_state_dict(state["discriminator_optimizer"])
 
@@ -311,6 +314,7 @@ class Trainer:
             # the generator's view goes around the DDP wrapper: only the discriminator step syncs its grads
             losses["gan_g"] = s.gan_power * generator_gan_loss(self.discriminator(fake))
         total = sum(losses.values())
+        assert isinstance(total, torch.Tensor)  # losses is never empty
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         if s.clip_grad > 0:
@@ -319,6 +323,7 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scheduler.step()
         if self.discriminator is not None:
+            assert self.d_optimizer is not None and self.discriminator_ddp is not None  # made with it
             self.d_optimizer.zero_grad(set_to_none=True)
             d_loss = discriminator_loss(self.discriminator_ddp(real), self.discriminator_ddp(fake.detach()))
             self.scaler.scale(d_loss).backward()
@@ -415,6 +420,7 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
     def preview() -> None:
         _write_preview(run.out, iteration, trainer.preview(*previews))
         if holdout is not None:
+            assert holdout_log is not None  # made with the holdout
             holdout_log.write(iteration, time.monotonic() - started, holdout.psnr(trainer.model, device))
 
     bar = tqdm(initial=iteration, total=settings.iterations or None, unit="it", dynamic_ncols=True,
@@ -424,15 +430,16 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
     try:
         with StopRequest() as stop:
             while True:
-                reason = _stop_reason(settings, iteration, time.monotonic() - started, stop.requested)
-                if dist.any(reason is not None, device):
-                    reason = reason or "stopped by another process"
+                stop_reason = _stop_reason(settings, iteration, time.monotonic() - started, stop.requested)
+                if dist.any(stop_reason is not None, device):
+                    reason = stop_reason or "stopped by another process"
                     break
-                lr = trainer.scheduler.get_last_lr()[0]  # the rate this step uses
+                lr = float(trainer.scheduler.get_last_lr()[0])  # the rate this step uses
                 losses = trainer.step(next(batches), iteration)
                 iteration += 1
                 if not writer:
                     continue
+                assert log is not None  # made by the writer
                 log.write(iteration, time.monotonic() - started, lr, losses)
                 bar.update(1)
                 bar.set_postfix(src=f"{losses['source_dssim'] + losses['source_pixel']:.3f}",

@@ -112,7 +112,14 @@ def sharpen(face: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
 #: blend mode → its correction of the face before pasting (None: the face as it is)
 BlendMode = Callable[[np.ndarray, np.ndarray, np.ndarray, float, "np.ndarray | None"], "np.ndarray | None"]
 BLEND_MODES: Registry[BlendMode] = Registry("blend mode")
-BLEND_MODES.register("alpha")(lambda face, reference, mask, sigma, visible=None: None)
+
+
+@BLEND_MODES.register("alpha")
+def _no_correction(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
+                   visible: np.ndarray | None = None) -> None:
+    """No correction: the face is pasted as it is."""
+
+
 BLEND_MODES.register("seamless")(boundary_correction)
 
 

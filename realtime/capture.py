@@ -58,8 +58,15 @@ class Source(Protocol):
     fps: float
     live: bool
     length: int | None  # frames in the input; None for endless inputs (camera, synthetic)
-    skipped: int        # frames the source itself dropped because the consumer was late
-    unreadable: int     # frames or images that could not be decoded and were skipped
+
+    # counters the source keeps and its reader only reads (a wrapper may forward them)
+    @property
+    def skipped(self) -> int:
+        """Frames the source itself dropped because the consumer was late."""
+
+    @property
+    def unreadable(self) -> int:
+        """Frames or images that could not be decoded and were skipped."""
 
     def read(self) -> Frame | None:
         """The next frame; None at the end of the input."""
@@ -89,7 +96,7 @@ class Pacer:
 
 class CameraSource:
     live = True
-    length = None
+    length: int | None = None
     unreadable = 0
 
     def __init__(self, argument: str, settings: CaptureSettings):
@@ -100,7 +107,7 @@ class CameraSource:
         if not self.capture.isOpened():
             raise UserError(f"no camera at index {self.index}: connect one, try another index, "
                             "or run without a camera using --input synthetic")
-        self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
         self.capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
         self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
         self.capture.set(cv2.CAP_PROP_FPS, settings.fps)
@@ -228,7 +235,7 @@ class ImageFolderSource(RandomAccessSource):
 
 
 class SyntheticSource(RandomAccessSource):
-    length = None
+    length: int | None = None
     unreadable = 0
 
     def __init__(self, argument: str, settings: CaptureSettings):

@@ -103,8 +103,8 @@ def check_io(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> Mod
     """
     by_name = {t.name: t for t in inputs}
     if INPUT_FACE not in by_name:
-        names = ", ".join(t.name for t in inputs) or "none"
-        raise ContractError(f"model has no input '{INPUT_FACE}' (its inputs: {names}): export it with the swapcam contract")
+        present = ", ".join(t.name for t in inputs) or "none"
+        raise ContractError(f"model has no input '{INPUT_FACE}' (its inputs: {present}): export it with the swapcam contract")
     extra = [t.name for t in inputs if t.name not in (INPUT_FACE, INPUT_MORPH)]
     if extra:
         raise ContractError(f"model has unexpected input '{extra[0]}': only '{INPUT_FACE}' and '{INPUT_MORPH}' are allowed")

@@ -26,26 +26,26 @@ def face_size(landmarks: np.ndarray) -> float:
     return float(np.hypot(span[0], span[1]))
 
 
-def _largest(faces: list[np.ndarray], _frame_shape: tuple[int, int]) -> list[np.ndarray]:
+def _largest(faces: list[np.ndarray], _frame_shape: tuple[int, ...]) -> list[np.ndarray]:
     return [max(faces, key=face_size)]
 
 
-def _centre(faces: list[np.ndarray], frame_shape: tuple[int, int]) -> list[np.ndarray]:
+def _centre(faces: list[np.ndarray], frame_shape: tuple[int, ...]) -> list[np.ndarray]:
     middle = np.array([frame_shape[1] / 2, frame_shape[0] / 2])
     return [min(faces, key=lambda f: float(np.linalg.norm(f.mean(0) - middle)))]
 
 
-def _all(faces: list[np.ndarray], _frame_shape: tuple[int, int]) -> list[np.ndarray]:
+def _all(faces: list[np.ndarray], _frame_shape: tuple[int, ...]) -> list[np.ndarray]:
     return sorted(faces, key=face_size, reverse=True)
 
 
-FACE_CHOICES: Registry[Callable[[list[np.ndarray], tuple[int, int]], list[np.ndarray]]] = Registry("face choice")
+FACE_CHOICES: Registry[Callable[[list[np.ndarray], tuple[int, ...]], list[np.ndarray]]] = Registry("face choice")
 FACE_CHOICES.register("largest")(_largest)
 FACE_CHOICES.register("centre")(_centre)
 FACE_CHOICES.register("all")(_all)
 
 
-def choose_faces(faces: list[np.ndarray], frame_shape: tuple[int, int], choice: str) -> list[np.ndarray]:
+def choose_faces(faces: list[np.ndarray], frame_shape: tuple[int, ...], choice: str) -> list[np.ndarray]:
     """Pick the faces to swap.
 
     faces: list of (468, 2) float32 pixel landmarks; frame_shape: (H, W). ``largest`` and ``centre``

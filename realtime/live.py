@@ -6,7 +6,6 @@ them run exactly the same code.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,11 +26,11 @@ from .errors import UserError
 from .files import require_folder
 from .mask import MaskBuilder, MaskSettings
 from .occlusion import HandOcclusion, OcclusionSettings
-from .output import OutputSettings, open_sink
+from .output import OutputSettings, Sink, open_sink
 from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink
 from .report import peak_rss_mb, summary_lines, write_json_atomic
-from .settings import to_dict
+from .settings import Settings, to_dict
 from .stabilize import LandmarkStabilizer, StabilizeSettings
 from .swap import Swapper, SwapSettings
 from .warp import crop_aligned, paste_back
@@ -55,7 +54,7 @@ class LiveConfig:
 
 
 #: every settings class of a live run, in the order their flags appear in --help
-LIVE_SETTINGS = tuple(type(f.default) for f in dataclasses.fields(LiveConfig))
+LIVE_SETTINGS: tuple[type[Settings], ...] = tuple(type(default) for default in vars(LiveConfig()).values())
 
 
 @dataclass
@@ -73,7 +72,8 @@ class _Replay:
     """A source with its first frame already read (to size the sink) put back in front."""
 
     def __init__(self, source: Source, first: Frame):
-        self._source, self._first = source, first
+        self._source = source
+        self._first: Frame | None = first
         self.fps, self.live, self.length = source.fps, source.live, source.length
 
     @property
@@ -138,7 +138,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
                                occlusion)
     warm_up(swapper.resolution, processor.color.transfer)
     source = open_source(run.input, cfg.capture)
-    sink = None
+    sink: Sink | None = None
     try:
         first = source.read()
         if first is None:

@@ -35,7 +35,9 @@ class OutputSettings(Settings):
 
 
 class Sink(Protocol):
-    closed_by_user: bool  # the viewer closed the output (a window's q or Esc): the run ends
+    @property
+    def closed_by_user(self) -> bool:
+        """The viewer closed the output (a window's q or Esc): the run ends."""
 
     def write(self, frame: np.ndarray) -> None:
         """frame: (H, W, 3) uint8 BGR."""
@@ -64,7 +66,7 @@ class FileSink:
         if not path.parent.is_dir():
             raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
         self.path = path
-        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*settings.codec), fps, (width, height))
+        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*settings.codec), fps, (width, height))
         if not self.writer.isOpened():
             raise UserError(f"cannot write video {path} with codec {settings.codec}: "
                             "use a .mp4 or .avi name, or another --codec")

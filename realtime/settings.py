@@ -100,7 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Settings]) -> None:
         kind = _scalar_type(hints[f.name])
         default = f.default
         help_text = f"{f.metadata['help']} (default: {default})"
-        common = {"dest": _dest(cls, f), "default": argparse.SUPPRESS, "help": help_text}
+        common: dict[str, Any] = {"dest": _dest(cls, f), "default": argparse.SUPPRESS, "help": help_text}
         if kind is bool:
             group.add_argument(flag_name(f), action=argparse.BooleanOptionalAction, **common)
         else:

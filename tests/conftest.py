@@ -14,6 +14,14 @@ from swapcam.realtime.testmodel import build_inverting_model
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the ``media`` fixture (directly or through another fixture) as
+    ``media``, so ``-m "not media"`` leaves out the checks that need ../shared/media."""
+    for item in items:
+        if "media" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.media)
+
+
 @pytest.fixture(scope="session")
 def inverting_model_path(tmp_path_factory) -> Path:
     """A 64 px inverting model with a swapcam card, saved as .onnx."""

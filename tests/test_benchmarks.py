@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
                              "--live-args", "--no-spin --threads 2"],

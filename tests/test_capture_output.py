@@ -182,7 +182,8 @@ def test_live_replay_source_is_a_complete_source():
     inner = open_source("synthetic:size=64x48", CaptureSettings(pace="every"))
     first = inner.read()
     replay = _Replay(inner, first)
-    members = set(typing.get_type_hints(Source)) | {"read", "close"}
+    members = set(typing.get_type_hints(Source)) | {name for name in vars(Source) if not name.startswith("_")}
+    assert {"fps", "skipped", "unreadable", "read", "close"} <= members
     assert all(hasattr(replay, name) for name in members)
     assert replay.read() is first and replay.read().index == 1 and replay.unreadable == 0
     replay.close()

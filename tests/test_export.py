@@ -96,6 +96,7 @@ def swapcam(*args):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_export_cli_writes_a_card_and_refuses_bad_input(checkpoint, facesets, tmp_path):
     out = tmp_path / "demo.onnx"
     ok = swapcam("export", str(checkpoint), "--out", str(out), "--faceset", str(facesets["ada"]),

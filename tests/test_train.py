@@ -87,6 +87,7 @@ def test_live_preset_fits_the_cpu_budget():
     assert swap_flops(PRESETS.get("live")) <= 2.0e9
 
 
+@pytest.mark.slow
 def test_quality_preset_builds_and_takes_a_step():
     dims = PRESETS.get("quality")
     assert dims.arch == "liae" and dims.resolution == 224
@@ -147,6 +148,7 @@ def test_schedule_and_dssim_window():
 # ---------------------------------------------------------------------------------------------- training
 
 
+@pytest.mark.slow
 def test_tiny_preset_learns(facesets, tmp_path):
     out = tmp_path / "run"
     result = train(run_for(facesets, out), TINY, QUICK.replace(iterations=40, batch_size=8, lr=5e-4, preview_every=20,
@@ -168,6 +170,7 @@ def test_tiny_preset_learns(facesets, tmp_path):
     torch.testing.assert_close(model.state_dict(), {k: v.cpu() for k, v in result.model.state_dict().items()})
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(facesets, tmp_path):
     """10 steps in one go equal 5 steps, a stop (the step-5 checkpoint), and a resume to 10."""
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
@@ -200,6 +203,7 @@ def _ddp_worker(rank: int, port: int, facesets: dict, out: Path) -> None:
     torch.save(result.model.state_dict(), out.parent / f"rank{rank}.pt")
 
 
+@pytest.mark.slow
 def test_two_process_ddp_keeps_ranks_identical(facesets, tmp_path):
     out = tmp_path / "run"
     torch.multiprocessing.spawn(_ddp_worker, args=(_free_port(), facesets, out), nprocs=2, join=True)
@@ -212,6 +216,7 @@ def test_two_process_ddp_keeps_ranks_identical(facesets, tmp_path):
     assert len(losses(out)) == 2  # rank 0 alone writes
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(facesets, tmp_path):
     out = tmp_path / "run"
     args = [sys.executable, "-m", "swapcam.export.train", "--source", str(facesets["ada"]), "--target",
@@ -237,6 +242,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(facesets, tmp_path):
 # -------------------------------------------------------------------------------------------- bad inputs
 
 
+@pytest.mark.slow
 def test_bad_inputs_name_the_problem_and_the_fix(facesets, tmp_path):
     def refused(message: str, run: TrainRun, model: ModelSettings = TINY, settings: TrainSettings = QUICK):
         with pytest.raises(UserError, match=message):
@@ -300,6 +306,7 @@ def test_face_pool_keeps_decoded_faces_up_to_its_budget(facesets, monkeypatch):
     np.testing.assert_array_equal(small.load(2).image, loaded[2].image)
 
 
+@pytest.mark.slow
 def test_holdout_psnr_is_logged_at_every_preview(facesets, tmp_path):
     out = tmp_path / "run"
     train(run_for(facesets, out, holdout=facesets["ada"]), TINY, QUICK.replace(iterations=10))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from .texture import BODY, FACE, HEAD, MOUTH, SHEET
 EYE_CAP_DEPTH = 0.05  # how far behind its rim an eye cap's centre sits (template units)
 MOUTH_CAP_DEPTH = 0.12
 _SHELL_RINGS = 9  # rings of the head shell between the face outline and the back pole
+_Angle = TypeVar("_Angle", float, np.ndarray)  # one angle, or an array of them
 
 
 class EyeCap(NamedTuple):
@@ -162,7 +163,7 @@ def _ring_fraction(k: int) -> float:
     return k / (_SHELL_RINGS + 0.6)
 
 
-def _ring_phi(phi: np.ndarray, k: int) -> np.ndarray:
+def _ring_phi(phi: _Angle, k: int) -> _Angle:
     """Angle from the front of ring ``k`` above outline points at angle ``phi``."""
     return phi + (np.pi - phi) * _ring_fraction(k)
 

@@ -41,7 +41,7 @@ def _capsule(mask: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float, r1: fl
     steps = max(2, int(np.hypot(*(p1 - p0)) / max(min(r0, r1), 1.0) * 3))
     for t in np.linspace(0.0, 1.0, steps):
         centre = np.round(((1 - t) * p0 + t * p1) * 16).astype(int)
-        cv2.circle(mask, (int(centre[0]), int(centre[1])), int(round(((1 - t) * r0 + t * r1) * 16)), 255, -1,
+        cv2.circle(mask, (int(centre[0]), int(centre[1])), int(round(((1 - t) * r0 + t * r1) * 16)), 255, -1,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
                    cv2.LINE_AA, 4)
 
 
@@ -61,7 +61,7 @@ def hand_sprite(palm_width: float, skin: tuple[int, int, int]) -> HandSprite:
     palm = np.zeros((height, width), np.uint8)
     outline = np.array([at(-0.45, 0.2), at(0.45, 0.2), at(0.55, -0.9), at(0.5, -_PALM_LENGTH),
                         at(-0.5, -_PALM_LENGTH), at(-0.55, -0.8)])
-    cv2.fillPoly(palm, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    cv2.fillPoly(palm, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     parts.append(palm)
     for x, length, half in _FINGERS:
         finger = np.zeros((height, width), np.uint8)
@@ -106,7 +106,7 @@ def draw_hand(image: np.ndarray, t: float, landmarks: np.ndarray, sprite: HandSp
     if pose is None:
         return np.zeros((height, width), bool)
     wrist, angle = pose
-    matrix = cv2.getRotationMatrix2D(sprite.wrist, -angle, 1.0)
+    matrix: np.ndarray = cv2.getRotationMatrix2D(sprite.wrist, -angle, 1.0)
     matrix[:, 2] += wrist - np.array(sprite.wrist)
     alpha = cv2.warpAffine(sprite.alpha, matrix, (width, height))
     colour = cv2.warpAffine(sprite.image, matrix, (width, height))

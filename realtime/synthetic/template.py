@@ -89,8 +89,8 @@ def orient(triangles: np.ndarray, vertices: np.ndarray) -> np.ndarray:
                 done.add(j)
                 todo.append(j)
     out = np.array(tris, np.int32)
-    directed = Counter((int(t[k]), int(t[(k + 1) % 3])) for t in out for k in range(3))
-    if len(done) != len(out) or any(n > 1 for n in directed.values()):
+    uses = Counter((int(t[k]), int(t[(k + 1) % 3])) for t in out for k in range(3))
+    if len(done) != len(out) or any(n > 1 for n in uses.values()):
         raise RuntimeError("tesselation is not one consistently orientable surface")
     a, b, c = (vertices[out[:, k]] for k in range(3))
     nz = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])

@@ -163,7 +163,8 @@ class SyntheticVideo:
         if unknown:
             raise ValueError(f"unknown expression {sorted(unknown)}: use {EXPRESSIONS}")
         expr = {k: float(np.clip(expression.get(k, 0.0), 0.0, 1.0)) for k in EXPRESSIONS}
-        pose = tuple(float(v) for v in pose)
+        yaw, pitch, roll = (float(v) for v in pose)
+        pose = (yaw, pitch, roll)
         s = self._traj(index / self.fps)
         rotation, pivot = self._camera(index, pose)
         image = self._background.copy()
@@ -182,7 +183,7 @@ class SyntheticVideo:
             cv2.add(image, pos[dy:dy + self.height, dx:dx + self.width], dst=image)
             cv2.subtract(image, neg[dy:dy + self.height, dx:dx + self.width], dst=image)
         return SyntheticFrame(index=index, image=image, landmarks=landmarks, pupils=pupils,
-                              pose=pose, expression=expr, occluder=occluder)  # type: ignore[arg-type]
+                              pose=pose, expression=expr, occluder=occluder)
 
     def face_in_camera(self, pose: tuple[float, float, float], index: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The person's neutral face (468, 3) in the camera frame (x right, y down, z ahead, template
