@@ -38,8 +38,7 @@ $(TYPECHECK_LINKS):
 # the checks that need no test run: lint rules, formatting, types (test runs them first)
 lint: $(BIN)/.installed-dev $(TYPECHECK_LINKS)
 	$(BIN)/ruff check .
-# enabled once the tree is formatted (next commit)
-#	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.

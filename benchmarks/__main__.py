@@ -52,14 +52,31 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
     parser.add_argument("--model", help="model for the pipeline section (default: the live preset, untrained weights)")
     parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per case; medians are reported")
-    parser.add_argument("--live-args", default="", metavar='"FLAGS"',
-                        help="extra swapcam live flags for the pipeline runs, to measure a setting (e.g. --live-args=--no-spin)")
-    parser.add_argument("--clip", action="append", default=[], metavar="PATH",
-                        help="quality: also score a self-swap of this clip (a model trained on its first 80 %%)")
-    parser.add_argument("--cases", default="", metavar="TEXT,…",
-                        help="quality: only the cases whose name contains one of these (e.g. synthetic,d6)")
-    parser.add_argument("--cache", default=str(DEFAULT_CACHE), metavar="DIR",
-                        help="quality: where frames, facesets and the models trained for it are kept")
+    parser.add_argument(
+        "--live-args",
+        default="",
+        metavar='"FLAGS"',
+        help="extra swapcam live flags for the pipeline runs, to measure a setting (e.g. --live-args=--no-spin)",
+    )
+    parser.add_argument(
+        "--clip",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="quality: also score a self-swap of this clip (a model trained on its first 80 %%)",
+    )
+    parser.add_argument(
+        "--cases",
+        default="",
+        metavar="TEXT,…",
+        help="quality: only the cases whose name contains one of these (e.g. synthetic,d6)",
+    )
+    parser.add_argument(
+        "--cache",
+        default=str(DEFAULT_CACHE),
+        metavar="DIR",
+        help="quality: where frames, facesets and the models trained for it are kept",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
     args = parser.parse_args()
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -69,9 +86,13 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results: Results = {"machine": machine(), "quick": args.quick, "live_args": args.live_args}
-    lines = [f"# swapcam benchmarks {'(quick)' if args.quick else ''}", "",
-             f"{results['machine']['date']} · {results['machine']['cpu']} · {results['machine']['cores']} cores · "
-             f"Python {results['machine']['python']}", ""]
+    lines = [
+        f"# swapcam benchmarks {'(quick)' if args.quick else ''}",
+        "",
+        f"{results['machine']['date']} · {results['machine']['cpu']} · {results['machine']['cores']} cores · "
+        f"Python {results['machine']['python']}",
+        "",
+    ]
     if args.live_args:
         lines += [f"Pipeline runs with `swapcam live {args.live_args}`.", ""]
     for name in wanted:
@@ -80,8 +101,14 @@ def main() -> int:
         if name == "pipeline":
             results[name] = section.run(args.quick, args.model, args.repeat, shlex.split(args.live_args))
         elif name == "quality":
-            results[name] = section.run(args.quick, shlex.split(args.live_args), args.clip, Path(args.cache), out,
-                                        [c for c in args.cases.split(",") if c])
+            results[name] = section.run(
+                args.quick,
+                shlex.split(args.live_args),
+                args.clip,
+                Path(args.cache),
+                out,
+                [c for c in args.cases.split(",") if c],
+            )
         else:
             results[name] = section.run(args.quick)
         lines += [f"## {name}", "", *section.markdown(results[name]), ""]

@@ -25,8 +25,16 @@ def cpu_model() -> str:
 
 def machine() -> dict[str, object]:
     versions = {}
-    for package in ("swapcam", "numpy", "numba", "opencv-contrib-python", "onnxruntime-gpu", "onnxruntime",
-                    "mediapipe", "torch"):
+    for package in (
+        "swapcam",
+        "numpy",
+        "numba",
+        "opencv-contrib-python",
+        "onnxruntime-gpu",
+        "onnxruntime",
+        "mediapipe",
+        "torch",
+    ):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:

@@ -42,8 +42,9 @@ def _face_mask(size: int) -> np.ndarray:
 
 
 def _cv2_crop(frame: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    return cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE).astype(np.float32) * (1 / 255)
+    return cv2.warpAffine(frame, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(
+        np.float32
+    ) * (1 / 255)
 
 
 def _cv2_paste(target: np.ndarray, face: np.ndarray, mask: np.ndarray, matrix: np.ndarray) -> None:
@@ -66,8 +67,11 @@ def run(quick: bool) -> Results:
 
         numba_ms = median_ms(partial(crop_aligned, frame, matrix, size, out=crop), repeat)
         cv2_ms = median_ms(partial(_cv2_crop, frame, matrix, size), repeat)
-        results[f"crop_{size}"] = {"numba_ms": round(numba_ms, 4), "cv2_ms": round(cv2_ms, 4),
-                                   "ratio": round(numba_ms / cv2_ms, 3)}
+        results[f"crop_{size}"] = {
+            "numba_ms": round(numba_ms, 4),
+            "cv2_ms": round(cv2_ms, 4),
+            "ratio": round(numba_ms / cv2_ms, 3),
+        }
 
         face = rng.random((size, size, 3), dtype=np.float32)
         mask = _face_mask(size)
@@ -76,8 +80,11 @@ def run(quick: bool) -> Results:
         args = (target, face, mask, matrix)
         fused_ms = median_ms(partial(paste_back, *args), repeat)
         sequence_ms = median_ms(partial(_cv2_paste, *args), max(5, repeat // 4))
-        results[f"paste_{size}"] = {"fused_ms": round(fused_ms, 4), "cv2_numpy_ms": round(sequence_ms, 4),
-                                    "speedup": round(sequence_ms / fused_ms, 2)}
+        results[f"paste_{size}"] = {
+            "fused_ms": round(fused_ms, 4),
+            "cv2_numpy_ms": round(sequence_ms, 4),
+            "speedup": round(sequence_ms / fused_ms, 2),
+        }
 
     size = 128
     face = rng.random((size, size, 3), dtype=np.float32)
@@ -95,11 +102,15 @@ def markdown(results: Results) -> list[str]:
     lines = ["| kernel | Numba ms | baseline ms | ratio (Numba/baseline) |", "|---|---|---|---|"]
     for key, value in results.items():
         if key.startswith("crop_"):
-            lines.append(f"| aligned crop {key[5:]} px (vs cv2.warpAffine) | {value['numba_ms']:.3f} | "
-                         f"{value['cv2_ms']:.3f} | {value['ratio']:.2f} |")
+            lines.append(
+                f"| aligned crop {key[5:]} px (vs cv2.warpAffine) | {value['numba_ms']:.3f} | "
+                f"{value['cv2_ms']:.3f} | {value['ratio']:.2f} |"
+            )
         elif key.startswith("paste_"):
-            lines.append(f"| fused paste-back {key[6:]} px (vs cv2 + NumPy) | {value['fused_ms']:.3f} | "
-                         f"{value['cv2_numpy_ms']:.3f} | {1 / value['speedup']:.3f} ({value['speedup']:.1f}× faster) |")
+            lines.append(
+                f"| fused paste-back {key[6:]} px (vs cv2 + NumPy) | {value['fused_ms']:.3f} | "
+                f"{value['cv2_numpy_ms']:.3f} | {1 / value['speedup']:.3f} ({value['speedup']:.1f}× faster) |"
+            )
     colors = results["color_128_ms"]
     lines += ["", "| colour mode (128 px) | ms |", "|---|---|"]
     lines += [f"| {mode} | {ms:.3f} |" for mode, ms in colors.items()]

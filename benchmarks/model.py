@@ -42,8 +42,11 @@ def _gpu_providers() -> list[str]:
     from swapcam.realtime.swap import AUTO_ORDER, PROVIDERS
 
     available = ort.get_available_providers()
-    return [name for name in AUTO_ORDER if name != "cpu"
-            and PROVIDERS.get(name).ort_name in available and PROVIDERS.get(name).usable()]
+    return [
+        name
+        for name in AUTO_ORDER
+        if name != "cpu" and PROVIDERS.get(name).ort_name in available and PROVIDERS.get(name).usable()
+    ]
 
 
 def _ms_per_face(graph, provider: str, threads: int, repeat: int) -> float:
@@ -67,8 +70,7 @@ def run(quick: bool) -> Results:
     results: Results = {}
     for preset in QUICK_PRESETS if quick else PRESETS_TIMED:
         fp32 = preset_graph(preset)
-        entry: Results = {"resolution": PRESETS.get(preset).resolution,
-                                    "gflops": round(count_flops(fp32) / 1e9, 3)}
+        entry: Results = {"resolution": PRESETS.get(preset).resolution, "gflops": round(count_flops(fp32) / 1e9, 3)}
         for precision in PRECISIONS_TIMED:
             graph = fp32 if precision == "fp32" else preset_graph(preset, precision)
             timings = {f"cpu_{t}t": round(_ms_per_face(graph, "cpu", t, repeat), 3) for t in CPU_THREADS}
@@ -82,13 +84,18 @@ def markdown(results: Results) -> list[str]:
     if "skipped" in results:
         return [f"Skipped: {results['skipped']}."]
     columns = sorted({key for entry in results.values() for p in PRECISIONS_TIMED for key in entry[p]})
-    lines = ["| preset | px | GFLOPs | precision | " + " | ".join(f"{c} ms" for c in columns) + " | ÷ fp32 (2 threads) |",
-             "|---|---|---|---|" + "---|" * (len(columns) + 1)]
+    lines = [
+        "| preset | px | GFLOPs | precision | " + " | ".join(f"{c} ms" for c in columns) + " | ÷ fp32 (2 threads) |",
+        "|---|---|---|---|" + "---|" * (len(columns) + 1),
+    ]
     for preset, entry in results.items():
         base = entry["fp32"].get("cpu_2t")
         for precision in PRECISIONS_TIMED:
             timings = entry[precision]
             ratio = f"{timings['cpu_2t'] / base:.2f}" if base else "–"
-            lines.append(f"| {preset} | {entry['resolution']} | {entry['gflops']} | {precision} | "
-                         + " | ".join(f"{timings[c]:.2f}" if c in timings else "–" for c in columns) + f" | {ratio} |")
+            lines.append(
+                f"| {preset} | {entry['resolution']} | {entry['gflops']} | {precision} | "
+                + " | ".join(f"{timings[c]:.2f}" if c in timings else "–" for c in columns)
+                + f" | {ratio} |"
+            )
     return lines

@@ -31,8 +31,9 @@ def run_live(args: list[str], env: dict[str, str] | None = None) -> Results:
         report_path = Path(tmp) / "report.json"
         command = [sys.executable, "-m", "swapcam.realtime.cli", "live", *args, "--report", str(report_path)]
         started = time.time()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   env={**os.environ, **(env or {})}, text=True)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, text=True
+        )
         stderr_reader = process.stderr
         assert stderr_reader is not None  # stderr=PIPE
         _, status, usage = os.wait4(process.pid, 0)
@@ -67,7 +68,7 @@ def _upscaled_clip(folder: Path, seconds: float) -> Path | None:
         resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
         canvas = np.zeros((720, 1280, 3), np.uint8)
         x = (1280 - resized.shape[1]) // 2
-        canvas[:, x:x + resized.shape[1]] = resized
+        canvas[:, x : x + resized.shape[1]] = resized
         writer.write(canvas)
     writer.release()
     return out
@@ -77,8 +78,10 @@ def median_report(reports: list[Any]) -> Any:
     """Field by field median of reports with the same layout (non-numbers from the first report)."""
     first = reports[0]
     if isinstance(first, dict):
-        return {key: median_report([r[key] for r in reports]) if all(key in r for r in reports) else first[key]
-                for key in first}
+        return {
+            key: median_report([r[key] for r in reports]) if all(key in r for r in reports) else first[key]
+            for key in first
+        }
     if isinstance(first, (int, float)) and not isinstance(first, bool) and all(r is not None for r in reports):
         return round(statistics.median(reports), 2)
     return first
@@ -87,8 +90,9 @@ def median_report(reports: list[Any]) -> Any:
 def _repeated(args: list[str], repeat: int) -> Results:
     reports = [run_live(args) for _ in range(repeat)]
     summary = median_report(reports)
-    summary["runs"] = [{"fps": r["fps"], "p95_ms": r["latency_ms"]["p95"], "dropped": r["frames_dropped"]}
-                       for r in reports]
+    summary["runs"] = [
+        {"fps": r["fps"], "p95_ms": r["latency_ms"]["p95"], "dropped": r["frames_dropped"]} for r in reports
+    ]
     return summary
 
 
@@ -122,8 +126,17 @@ def run(quick: bool, model: str | None, repeat: int, live_args: Sequence[str] = 
             if clip is not None:
                 results["real_clip_720p"] = _repeated(["--input", f"file:{clip}", "--pace", "live", *common], repeat)
         with tempfile.TemporaryDirectory() as cache:
-            startup_args = ["--input", "synthetic:size=1280x720", "--model", model, "--output", "null",
-                            "--max-frames", "1", *live_args]
+            startup_args = [
+                "--input",
+                "synthetic:size=1280x720",
+                "--model",
+                model,
+                "--output",
+                "null",
+                "--max-frames",
+                "1",
+                *live_args,
+            ]
             cold = run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})
             warm = [run_live(startup_args, env={"NUMBA_CACHE_DIR": cache})["startup_s"] for _ in range(repeat)]
     results["startup"] = {"cold_s": cold["startup_s"], "warm_s": statistics.median(warm)}
@@ -131,31 +144,42 @@ def run(quick: bool, model: str | None, repeat: int, live_args: Sequence[str] = 
 
 
 def markdown(results: Results) -> list[str]:
-    lines = ["| run | fps | latency p50 / p95 / p99 ms | dropped | CPU cores | peak RSS MB |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| run | fps | latency p50 / p95 / p99 ms | dropped | CPU cores | peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
     stage_rows, notes = [], []
     for name, report in results.items():
         if name == "startup":
             continue
         lat = report["latency_ms"]
-        lines.append(f"| {name} ({report['width']}×{report['height']}, {report['model']}) | {report['fps']:.1f} "
-                     f"(input {report['capture_fps']:.1f}) | {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} | "
-                     f"{report['frames_dropped']} of {report['frames_captured'] + report['frames_dropped']} | "
-                     f"{report['cpu_cores']} | {report['peak_rss_mb']} |")
+        lines.append(
+            f"| {name} ({report['width']}×{report['height']}, {report['model']}) | {report['fps']:.1f} "
+            f"(input {report['capture_fps']:.1f}) | {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} | "
+            f"{report['frames_dropped']} of {report['frames_captured'] + report['frames_dropped']} | "
+            f"{report['cpu_cores']} | {report['peak_rss_mb']} |"
+        )
         stage_rows.append((name, report["stages_ms"]))
         if len(report.get("runs", [])) > 1:
             runs_fps = ", ".join(f"{r['fps']:.1f}" for r in report["runs"])
             runs_p95 = ", ".join(f"{r['p95_ms']:.1f}" for r in report["runs"])
             notes.append(f"{name}: medians of {len(report['runs'])} runs; fps {runs_fps}; p95 ms {runs_p95}.")
-    stages = sorted({s for _, st in stage_rows for s in st}, key=lambda s: list(stage_rows[0][1]).index(s)
-                    if s in stage_rows[0][1] else 99)
-    lines += ["", "| stage ms p50 / p95 | " + " | ".join(n for n, _ in stage_rows) + " |",
-              "|---|" + "---|" * len(stage_rows)]
+    stages = sorted(
+        {s for _, st in stage_rows for s in st},
+        key=lambda s: list(stage_rows[0][1]).index(s) if s in stage_rows[0][1] else 99,
+    )
+    lines += [
+        "",
+        "| stage ms p50 / p95 | " + " | ".join(n for n, _ in stage_rows) + " |",
+        "|---|" + "---|" * len(stage_rows),
+    ]
     for stage in stages:
         cells = [f"{st[stage]['p50']:.2f} / {st[stage]['p95']:.2f}" if stage in st else "–" for _, st in stage_rows]
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     startup = results["startup"]
     lines += ["", *notes] if notes else []
-    lines += ["", f"Start-up to first output frame: cold (empty Numba cache) {startup['cold_s']} s, "
-                  f"warm {startup['warm_s']} s."]
+    lines += [
+        "",
+        f"Start-up to first output frame: cold (empty Numba cache) {startup['cold_s']} s, warm {startup['warm_s']} s.",
+    ]
     return lines

@@ -30,9 +30,9 @@ from .common import Results
 from .quality_data import Case, QualityData, read_frames, write_frames
 
 SYNTHETIC_SIZE = "640x480"
-SYNTHETIC_SELF = "synthetic:identity=bo,seed=5"    # the demo model's own identity, motion never trained on
+SYNTHETIC_SELF = "synthetic:identity=bo,seed=5"  # the demo model's own identity, motion never trained on
 SYNTHETIC_CAMERA = "synthetic:identity=ada,seed=7"  # the demo's camera person
-SYNTHETIC_SOURCE = "synthetic:identity=bo,seed=2"   # reference pictures of bo for the identity measure
+SYNTHETIC_SOURCE = "synthetic:identity=bo,seed=2"  # reference pictures of bo for the identity measure
 SYNTHETIC_OCCLUDED = "synthetic:identity=bo,seed=5,occluder=hand"  # a hand covers a quarter to 40 % of the face
 IDENTITY_EVERY = 3  # descriptors cost ~0.1 s a face: every third frame
 
@@ -77,8 +77,10 @@ def _cached_analysis(folder: Path, frames: list[np.ndarray]) -> Analysis:
     if path.exists():
         with np.load(path) as data:
             found, points, poses = data["found"], data["points"], data["poses"]
-        return Analysis([p if f else None for f, p in zip(found, points, strict=True)],
-                        [tuple(q) if f else None for f, q in zip(found, poses, strict=True)])
+        return Analysis(
+            [p if f else None for f, p in zip(found, points, strict=True)],
+            [tuple(q) if f else None for f, q in zip(found, poses, strict=True)],
+        )
     analysis = analyse(frames)
     found = np.array([p is not None for p in analysis.landmarks])
     points = np.stack([p if p is not None else np.zeros((468, 2), np.float32) for p in analysis.landmarks])
@@ -94,8 +96,16 @@ def run_pipeline(case: Case, live_args: list[str]) -> list[np.ndarray]:
 
     args = build_parser().parse_args(["live", "--label", "", "--fps", str(case.fps), *live_args])
     outputs: list[np.ndarray] = []
-    run_live(LiveRun(input=f"images:{case.frames}", model=case.model, output="null", config=live_config(args),
-                     on_output=lambda result: outputs.append(result.image.copy())), log=lambda line: None)
+    run_live(
+        LiveRun(
+            input=f"images:{case.frames}",
+            model=case.model,
+            output="null",
+            config=live_config(args),
+            on_output=lambda result: outputs.append(result.image.copy()),
+        ),
+        log=lambda line: None,
+    )
     return outputs
 
 
@@ -112,14 +122,19 @@ class IdentityJudge:
         if name not in self._references:
             picks = [t for t, p in enumerate(analysis.landmarks) if p is not None]
             picks = picks[:: max(1, len(picks) // 20)][:20]
-            self._references[name] = self.describer.reference([frames[t] for t in picks],
-                                                               [analysis.face(t) for t in picks])
+            self._references[name] = self.describer.reference(
+                [frames[t] for t in picks], [analysis.face(t) for t in picks]
+            )
         return self._references[name]
 
-    def score(self, inputs, outputs, input_analysis: Analysis, output_analysis: Analysis,
-              source: np.ndarray) -> dict[str, float]:
-        frames = [t for t in range(0, len(inputs), IDENTITY_EVERY)
-                  if input_analysis.landmarks[t] is not None and output_analysis.landmarks[t] is not None]
+    def score(
+        self, inputs, outputs, input_analysis: Analysis, output_analysis: Analysis, source: np.ndarray
+    ) -> dict[str, float]:
+        frames = [
+            t
+            for t in range(0, len(inputs), IDENTITY_EVERY)
+            if input_analysis.landmarks[t] is not None and output_analysis.landmarks[t] is not None
+        ]
         if not frames:
             return {}
         out = np.stack([self.describer.describe(outputs[t], output_analysis.face(t)) for t in frames])
@@ -135,37 +150,59 @@ def synthetic_cases(cache: Path, frames: int) -> tuple[list[Case], dict[str, Pat
 
     def folder(spec: str, count: int) -> Path:
         settings = SyntheticSettings.from_spec(spec.partition(":")[2] + f",size={SYNTHETIC_SIZE}")
-        path = cache / "frames" / f"{spec.replace(':', '_').replace('=', '-').replace(',', '_')}_{SYNTHETIC_SIZE}_{count}"
+        path = (
+            cache / "frames" / f"{spec.replace(':', '_').replace('=', '-').replace(',', '_')}_{SYNTHETIC_SIZE}_{count}"
+        )
         if not path.exists():
             video = SyntheticVideo(settings)
             rendered = [video.frame(i) for i in range(count)]
             if settings.occluder != "none":
-                np.save(path.with_name(path.name + ".occluders.npy"), np.stack([f.occluder for f in rendered if f.occluder is not None]))
+                np.save(
+                    path.with_name(path.name + ".occluders.npy"),
+                    np.stack([f.occluder for f in rendered if f.occluder is not None]),
+                )
             write_frames([f.image for f in rendered], path)
         return path
 
     occluded = folder(SYNTHETIC_OCCLUDED, max(frames, 90))
-    cases = [Case("synthetic bo self", "self", "bo", "bo", folder(SYNTHETIC_SELF, frames), DEMO_MODEL, 30.0),
-             Case("synthetic ada→bo", "cross", "bo", "ada", folder(SYNTHETIC_CAMERA, frames), DEMO_MODEL, 30.0),
-             Case("synthetic bo + hand", "self", "bo", "bo", occluded, DEMO_MODEL, 30.0,
-                  occluded.with_name(occluded.name + ".occluders.npy"))]
+    cases = [
+        Case("synthetic bo self", "self", "bo", "bo", folder(SYNTHETIC_SELF, frames), DEMO_MODEL, 30.0),
+        Case("synthetic ada→bo", "cross", "bo", "ada", folder(SYNTHETIC_CAMERA, frames), DEMO_MODEL, 30.0),
+        Case(
+            "synthetic bo + hand",
+            "self",
+            "bo",
+            "bo",
+            occluded,
+            DEMO_MODEL,
+            30.0,
+            occluded.with_name(occluded.name + ".occluders.npy"),
+        ),
+    ]
     return cases, {"bo": folder(SYNTHETIC_SOURCE, 40)}
 
 
-def score_case(case: Case, live_args: list[str], judge: IdentityJudge | None, source_frames: Path | None,
-               limit: int | None) -> tuple[dict[str, float], list[np.ndarray], list[np.ndarray], Analysis]:
+def score_case(
+    case: Case, live_args: list[str], judge: IdentityJudge | None, source_frames: Path | None, limit: int | None
+) -> tuple[dict[str, float], list[np.ndarray], list[np.ndarray], Analysis]:
     inputs = read_frames(case.frames)
     input_analysis = _cached_analysis(case.frames, inputs)  # of every frame: the cache serves any limit
     inputs = inputs[:limit]
     outputs = run_pipeline(case, live_args + (["--max-frames", str(limit)] if limit else []))
-    inputs = inputs[:len(outputs)]
-    input_analysis = Analysis(input_analysis.landmarks[:len(outputs)], input_analysis.poses[:len(outputs)])
+    inputs = inputs[: len(outputs)]
+    input_analysis = Analysis(input_analysis.landmarks[: len(outputs)], input_analysis.poses[: len(outputs)])
     output_analysis = analyse(outputs)
-    scores = quality_metrics.score_sequence(inputs, outputs, input_analysis.landmarks, output_analysis.landmarks,
-                                            input_analysis.poses, output_analysis.poses,
-                                            fidelity=case.kind == "self")
+    scores = quality_metrics.score_sequence(
+        inputs,
+        outputs,
+        input_analysis.landmarks,
+        output_analysis.landmarks,
+        input_analysis.poses,
+        output_analysis.poses,
+        fidelity=case.kind == "self",
+    )
     if case.occluders is not None:
-        truth = np.load(case.occluders)[:len(outputs)]
+        truth = np.load(case.occluders)[: len(outputs)]
         scores["occluder_error"] = quality_metrics.occluder_error(inputs, outputs, truth, input_analysis.landmarks)
     if case.kind == "cross" and judge is not None and source_frames is not None:
         reference_frames = read_frames(source_frames)
@@ -174,11 +211,13 @@ def score_case(case: Case, live_args: list[str], judge: IdentityJudge | None, so
     return scores, inputs, outputs, input_analysis
 
 
-def run(quick: bool, live_args: list[str], clips: list[str], cache: Path, out: Path, only: Sequence[str] = (),
-        log=print) -> Results:
+def run(
+    quick: bool, live_args: list[str], clips: list[str], cache: Path, out: Path, only: Sequence[str] = (), log=print
+) -> Results:
     limit = 30 if quick else None
     cases, source_frames = synthetic_cases(cache, 30 if quick else 120)
     data = QualityData(cache, log=log)
+
     def wanted(name: str) -> bool:
         return not only or any(text in name for text in only)
 
@@ -217,10 +256,16 @@ def _rounded(scores: dict[str, float]) -> dict[str, float]:
 
 
 SUMMARY = {  # measure → (which cases, target, True when higher is better)
-    "psnr_db": ("self", None, True), "ssim": ("self", None, True),
-    "landmark_error": ("all", 0.04, False), "mouth_r": ("all", 0.9, True), "eye_r": ("all", 0.8, True),
-    "pose_error_deg": ("all", None, False), "seam_delta_e": ("all", 1.0, False),
-    "flicker": ("all", (0.9, 1.1), None), "color_jitter": ("all", None, False), "identity_share": ("cross", 0.9, True),
+    "psnr_db": ("self", None, True),
+    "ssim": ("self", None, True),
+    "landmark_error": ("all", 0.04, False),
+    "mouth_r": ("all", 0.9, True),
+    "eye_r": ("all", 0.8, True),
+    "pose_error_deg": ("all", None, False),
+    "seam_delta_e": ("all", 1.0, False),
+    "flicker": ("all", (0.9, 1.1), None),
+    "color_jitter": ("all", None, False),
+    "identity_share": ("cross", 0.9, True),
     "occluder_error": ("self", None, False),
 }
 
@@ -232,8 +277,11 @@ def summarise(cases: dict[str, dict]) -> dict[str, dict[str, float]]:
         chosen = {n: c for n, c in cases.items() if n.startswith("synthetic") == (group == "synthetic")}
         row = {}
         for measure, (kinds, _, _) in SUMMARY.items():
-            values = [c[measure] for c in chosen.values()
-                      if measure in c and (kinds == "all" or c["kind"] == kinds) and not np.isnan(c[measure])]
+            values = [
+                c[measure]
+                for c in chosen.values()
+                if measure in c and (kinds == "all" or c["kind"] == kinds) and not np.isnan(c[measure])
+            ]
             if values:
                 row[measure] = round(statistics.median(values), 4)
         if row:
@@ -241,10 +289,19 @@ def summarise(cases: dict[str, dict]) -> dict[str, dict[str, float]]:
     return summary
 
 
-COLUMNS = (("psnr_db", "PSNR dB", 2), ("ssim", "SSIM", 3), ("landmark_error", "lmk err", 3),
-           ("mouth_r", "mouth r", 2), ("eye_r", "eye r", 2), ("pose_error_deg", "pose °", 2),
-           ("seam_delta_e", "seam ΔE", 2), ("flicker", "flicker", 2), ("color_jitter", "colour jitter", 2), ("identity_share", "identity", 2),
-           ("occluder_error", "occluder err", 1))
+COLUMNS = (
+    ("psnr_db", "PSNR dB", 2),
+    ("ssim", "SSIM", 3),
+    ("landmark_error", "lmk err", 3),
+    ("mouth_r", "mouth r", 2),
+    ("eye_r", "eye r", 2),
+    ("pose_error_deg", "pose °", 2),
+    ("seam_delta_e", "seam ΔE", 2),
+    ("flicker", "flicker", 2),
+    ("color_jitter", "colour jitter", 2),
+    ("identity_share", "identity", 2),
+    ("occluder_error", "occluder err", 1),
+)
 
 
 def _cell(row: dict, key: str, digits: int) -> str:

@@ -30,23 +30,23 @@ MEDIA = ROOT.parent / "shared" / "media" / "liveportrait-driving"
 DEFAULT_CACHE = Path.home() / ".cache" / "swapcam-quality"
 
 SELF_SWAP_CLIPS = ("d6", "d10", "d14")  # long enough to train on their first 80 %
-CAMERA_CLIPS = ("d9", "d3", "d12")      # the people on camera: targets of every model, cross-swap inputs
+CAMERA_CLIPS = ("d9", "d3", "d12")  # the people on camera: targets of every model, cross-swap inputs
 TRAIN_SHARE = 0.8
-CROSS_FRAMES = 150                      # frames of each camera clip a cross swap runs over (5 s)
+CROSS_FRAMES = 150  # frames of each camera clip a cross swap runs over (5 s)
 # Today's recipe at a fixed iteration count, so a cached model means the same thing on any machine.
 RECIPE = ("--preset", "live", "--iterations", "2000", "--decay-iterations", "2000")
-PRECISION = "int8"                      # what a CPU user runs live
+PRECISION = "int8"  # what a CPU user runs live
 
 
 @dataclass(frozen=True)
 class Case:
     """One pipeline run to score: a model over a folder of frames."""
 
-    name: str            # e.g. "d6 self", "d6→d9"
-    kind: str            # "self" or "cross"
-    source: str          # the identity the model renders (clip name)
-    camera: str          # the person in the input frames (clip name)
-    frames: Path         # folder of PNG frames, the input and the reference
+    name: str  # e.g. "d6 self", "d6→d9"
+    kind: str  # "self" or "cross"
+    source: str  # the identity the model renders (clip name)
+    camera: str  # the person in the input frames (clip name)
+    frames: Path  # folder of PNG frames, the input and the reference
     model: Path
     fps: float
     occluders: Path | None = None  # .npy (N, H, W) bool: where something covers the input (synthetic only)
@@ -157,29 +157,64 @@ class QualityData:
         return model
 
     def _train(self, name: str, folder: Path, model: Path) -> None:
-        self.log(f"quality: training the {name} self-swap model ({' '.join(RECIPE)}; about half an hour on "
-                 f"2 CPU cores, once: cached in {folder})")
+        self.log(
+            f"quality: training the {name} self-swap model ({' '.join(RECIPE)}; about half an hour on "
+            f"2 CPU cores, once: cached in {folder})"
+        )
         train_frames, _, _ = self._split(name)
         source = self._faceset(f"{name}_train", f"images:{train_frames}")
         cameras = [cam for cam in CAMERA_CLIPS if self.path(cam).exists()]
         # without the shared clips (a user's own --clip), synthetic people stand in for the camera side
-        targets = ([self._faceset(cam, f"file:{self.path(cam)}") for cam in cameras]
-                   or [self._faceset("synthetic-random", "synthetic:identity=random,seed=1,size=640x480")])
+        targets = [self._faceset(cam, f"file:{self.path(cam)}") for cam in cameras] or [
+            self._faceset("synthetic-random", "synthetic:identity=random,seed=1,size=640x480")
+        ]
         run = folder / "run"
         resume = ["--resume"] if (run / "checkpoint.pt").exists() else []
-        _swapcam("train", "--source", str(source), *[a for t in targets for a in ("--target", str(t))],
-                 "--source-name", name, "--out", str(run), *RECIPE, "--no-progress", *resume, log=self.log)
-        _swapcam("export", str(run), "--out", str(model), "--precision", PRECISION, "--faceset", str(source),
-                 "--target-faceset", str(targets[0]), "--consent", "local quality benchmark only", log=self.log)
+        _swapcam(
+            "train",
+            "--source",
+            str(source),
+            *[a for t in targets for a in ("--target", str(t))],
+            "--source-name",
+            name,
+            "--out",
+            str(run),
+            *RECIPE,
+            "--no-progress",
+            *resume,
+            log=self.log,
+        )
+        _swapcam(
+            "export",
+            str(run),
+            "--out",
+            str(model),
+            "--precision",
+            PRECISION,
+            "--faceset",
+            str(source),
+            "--target-faceset",
+            str(targets[0]),
+            "--consent",
+            "local quality benchmark only",
+            log=self.log,
+        )
 
-    def cases(self, sources: tuple[str, ...] = SELF_SWAP_CLIPS, cameras: tuple[str, ...] = CAMERA_CLIPS,
-              wanted=lambda name: True) -> list[Case]:
+    def cases(
+        self,
+        sources: tuple[str, ...] = SELF_SWAP_CLIPS,
+        cameras: tuple[str, ...] = CAMERA_CLIPS,
+        wanted=lambda name: True,
+    ) -> list[Case]:
         """The self-swap and cross-swap cases whose names ``wanted`` accepts; models are trained
         (once, then cached) only for the cases chosen."""
         cases = []
         for name in sources:
-            chosen = [(camera, f"{name}→{camera}") for camera in (name, *cameras)
-                      if wanted(f"{name} self" if camera == name else f"{name}→{camera}")]
+            chosen = [
+                (camera, f"{name}→{camera}")
+                for camera in (name, *cameras)
+                if wanted(f"{name} self" if camera == name else f"{name}→{camera}")
+            ]
             if not chosen:
                 continue
             model = self.model(name)

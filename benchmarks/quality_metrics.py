@@ -43,8 +43,10 @@ def hull_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def _box(mask: np.ndarray, margin: int = 8) -> tuple[slice, slice]:
     ys, xs = np.nonzero(mask)
     h, w = mask.shape
-    return (slice(max(ys.min() - margin, 0), min(ys.max() + margin + 1, h)),
-            slice(max(xs.min() - margin, 0), min(xs.max() + margin + 1, w)))
+    return (
+        slice(max(ys.min() - margin, 0), min(ys.max() + margin + 1, h)),
+        slice(max(xs.min() - margin, 0), min(xs.max() + margin + 1, w)),
+    )
 
 
 def masked_psnr(output: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> float:
@@ -127,8 +129,9 @@ def seam_delta_e(reference: np.ndarray, output: np.ndarray, landmarks: np.ndarra
         labs.append(cv2.GaussianBlur(bgr_to_lab(crop), (0, 0), sigma))
     change = labs[1] - labs[0]
     outside = _sample(change, outline - SEAM_OUTSIDE * inward - origin)
-    steps = [np.linalg.norm(_sample(change, outline + depth * inward - origin) - outside, axis=1)
-             for depth in SEAM_INSIDE]
+    steps = [
+        np.linalg.norm(_sample(change, outline + depth * inward - origin) - outside, axis=1) for depth in SEAM_INSIDE
+    ]
     return float(np.mean(steps))
 
 
@@ -141,8 +144,9 @@ def frame_change(previous: np.ndarray, current: np.ndarray, mask: np.ndarray) ->
     return float(diff[mask[rows, cols]].mean())
 
 
-def flicker_ratio(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
-                  masks: Sequence[np.ndarray | None]) -> float:
+def flicker_ratio(
+    inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], masks: Sequence[np.ndarray | None]
+) -> float:
     """Sum over consecutive frames of the output's change inside the face (mask of the later frame)
     over the input's: 1 = the face changes as much as the camera's; > 1 added flicker; < 1 damped."""
     moved_in = moved_out = 0.0
@@ -162,8 +166,9 @@ def mean_lab(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return lab[mask[rows, cols]].mean(0)
 
 
-def color_jitter(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
-                 masks: Sequence[np.ndarray | None]) -> float:
+def color_jitter(
+    inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], masks: Sequence[np.ndarray | None]
+) -> float:
     """How much the face's mean colour moves from frame to frame in the output over the input (ΔE
     of the mean Lab inside the face, summed over consecutive frames): 1 = as steady as the camera,
     above 1 = the swap adds colour flicker."""
@@ -180,8 +185,12 @@ def color_jitter(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
     return moved_out / moved_in if moved_in > 0 else float("nan")
 
 
-def occluder_error(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], occluders: np.ndarray,
-                   landmarks: Sequence[np.ndarray | None]) -> float:
+def occluder_error(
+    inputs: Sequence[np.ndarray],
+    outputs: Sequence[np.ndarray],
+    occluders: np.ndarray,
+    landmarks: Sequence[np.ndarray | None],
+) -> float:
     """Mean absolute grey-level difference of output and input where a known occluder ((N, H, W)
     bool) covers the face (its landmark hull): 0 when whatever is in front of the face stays there."""
     total = count = 0.0
@@ -204,11 +213,15 @@ def openings(landmarks: Sequence[np.ndarray]) -> tuple[list[float], list[float]]
     return [mouth_opening(p) for p in landmarks], [eye_opening(p) for p in landmarks]
 
 
-def score_sequence(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
-                   input_landmarks: Sequence[np.ndarray | None], output_landmarks: Sequence[np.ndarray | None],
-                   input_poses: Sequence[Sequence[float] | None] | None = None,
-                   output_poses: Sequence[Sequence[float] | None] | None = None,
-                   fidelity: bool = False) -> dict[str, float]:
+def score_sequence(
+    inputs: Sequence[np.ndarray],
+    outputs: Sequence[np.ndarray],
+    input_landmarks: Sequence[np.ndarray | None],
+    output_landmarks: Sequence[np.ndarray | None],
+    input_poses: Sequence[Sequence[float] | None] | None = None,
+    output_poses: Sequence[Sequence[float] | None] | None = None,
+    fidelity: bool = False,
+) -> dict[str, float]:
     """Every landmark- and pixel-based measure of one clip; frames without an input face are skipped
     and frames whose output has no face count against ``output_face_found``."""
     with_face = [t for t, p in enumerate(input_landmarks) if p is not None]

@@ -17,8 +17,12 @@ def face_tile(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(TILE, TILE, 3): a square around the face (1.6× its landmark box), resized."""
     low, high = landmarks.min(0), landmarks.max(0)
     centre, half = (low + high) / 2, 0.8 * float((high - low).max())
-    matrix = np.array([[TILE / (2 * half), 0, TILE / 2 - centre[0] * TILE / (2 * half)],
-                       [0, TILE / (2 * half), TILE / 2 - centre[1] * TILE / (2 * half)]])
+    matrix = np.array(
+        [
+            [TILE / (2 * half), 0, TILE / 2 - centre[0] * TILE / (2 * half)],
+            [0, TILE / (2 * half), TILE / 2 - centre[1] * TILE / (2 * half)],
+        ]
+    )
     return cv2.warpAffine(image, matrix, (TILE, TILE), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
 
 
@@ -26,14 +30,27 @@ def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 
     cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-SCORE_LINES = (("psnr_db", "PSNR {:.2f} dB"), ("ssim", "SSIM {:.3f}"), ("landmark_error", "landmarks {:.3f} IOD"),
-               ("mouth_r", "mouth r {:.2f}"), ("eye_r", "eyes r {:.2f}"), ("seam_delta_e", "seam {:.2f} dE"),
-               ("flicker", "flicker {:.2f}"), ("color_jitter", "colour jitter {:.2f}"), ("identity_share", "identity {:.0%}"),
-               ("occluder_error", "occluder err {:.1f}"))
+SCORE_LINES = (
+    ("psnr_db", "PSNR {:.2f} dB"),
+    ("ssim", "SSIM {:.3f}"),
+    ("landmark_error", "landmarks {:.3f} IOD"),
+    ("mouth_r", "mouth r {:.2f}"),
+    ("eye_r", "eyes r {:.2f}"),
+    ("seam_delta_e", "seam {:.2f} dE"),
+    ("flicker", "flicker {:.2f}"),
+    ("color_jitter", "colour jitter {:.2f}"),
+    ("identity_share", "identity {:.0%}"),
+    ("occluder_error", "occluder err {:.1f}"),
+)
 
 
-def sheet_row(name: str, scores: dict[str, float], inputs: list[np.ndarray], outputs: list[np.ndarray],
-              landmarks: list[np.ndarray | None]) -> np.ndarray:
+def sheet_row(
+    name: str,
+    scores: dict[str, float],
+    inputs: list[np.ndarray],
+    outputs: list[np.ndarray],
+    landmarks: list[np.ndarray | None],
+) -> np.ndarray:
     row = np.full((TILE + 10, LABEL_WIDTH + 2 * len(PICKS) * TILE + 10 * len(PICKS), 3), 32, np.uint8)
     _text(row, name.replace("→", " -> "), (8, 22), 0.55)
     lines = [fmt.format(scores[key]) for key, fmt in SCORE_LINES if key in scores and not np.isnan(scores[key])]
@@ -48,7 +65,7 @@ def sheet_row(name: str, scores: dict[str, float], inputs: list[np.ndarray], out
         points = landmarks[t]
         assert points is not None  # found: the frames with landmarks
         for image in (inputs[t], outputs[t]):
-            row[5:5 + TILE, x:x + TILE] = face_tile(image, points)
+            row[5 : 5 + TILE, x : x + TILE] = face_tile(image, points)
             x += TILE
         _text(row, f"frame {t}", (x - 2 * TILE + 4, TILE + 2), 0.35)
         x += 10

@@ -20,8 +20,13 @@ class ExtractCommand:
 
         from .extract import ExtractSettings
 
-        parser.add_argument("--input", action="append", required=True, metavar="INPUT",
-                            help=f"{input_usage(short=True)}; repeat for several inputs")
+        parser.add_argument(
+            "--input",
+            action="append",
+            required=True,
+            metavar="INPUT",
+            help=f"{input_usage(short=True)}; repeat for several inputs",
+        )
         parser.add_argument("--out", required=True, metavar="DIR", help="faceset folder (created, or added to)")
         parser.add_argument("--config", metavar="PATH.toml", help="settings file with an [extract] section")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -44,19 +49,39 @@ class TrainCommand:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--source", required=True, metavar="FACESET", help="faceset of the face to wear")
-        parser.add_argument("--target", action="append", required=True, metavar="FACESET",
-                            help="faceset of a person on camera; repeat for several")
-        parser.add_argument("--out", required=True, metavar="RUN_DIR",
-                            help="run folder: checkpoint.pt, losses.csv, previews/")
-        parser.add_argument("--resume", nargs="?", const="", metavar="CHECKPOINT",
-                            help="continue from RUN_DIR/checkpoint.pt, or from the checkpoint given")
-        parser.add_argument("--holdout", metavar="FACESET",
-                            help="faces of the source kept out of training (e.g. extracted from another clip): "
-                                 "their reconstruction PSNR goes to RUN_DIR/holdout.csv at every preview")
-        parser.add_argument("--source-name", help="name of the source identity for the model card "
-                                                  "(default: the source faceset's folder name)")
-        parser.add_argument("--target-name", action="append", metavar="NAME",
-                            help="names of the target identities, one per --target (default: folder names)")
+        parser.add_argument(
+            "--target",
+            action="append",
+            required=True,
+            metavar="FACESET",
+            help="faceset of a person on camera; repeat for several",
+        )
+        parser.add_argument(
+            "--out", required=True, metavar="RUN_DIR", help="run folder: checkpoint.pt, losses.csv, previews/"
+        )
+        parser.add_argument(
+            "--resume",
+            nargs="?",
+            const="",
+            metavar="CHECKPOINT",
+            help="continue from RUN_DIR/checkpoint.pt, or from the checkpoint given",
+        )
+        parser.add_argument(
+            "--holdout",
+            metavar="FACESET",
+            help="faces of the source kept out of training (e.g. extracted from another clip): "
+            "their reconstruction PSNR goes to RUN_DIR/holdout.csv at every preview",
+        )
+        parser.add_argument(
+            "--source-name",
+            help="name of the source identity for the model card (default: the source faceset's folder name)",
+        )
+        parser.add_argument(
+            "--target-name",
+            action="append",
+            metavar="NAME",
+            help="names of the target identities, one per --target (default: folder names)",
+        )
         parser.add_argument("--config", metavar="PATH.toml", help="settings file with [model] and [train] sections")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         add_arguments(parser, ModelSettings)
@@ -70,14 +95,22 @@ class TrainCommand:
         config = load_config(args.config)
         out = Path(args.out)
         resume = None if args.resume is None else Path(args.resume) if args.resume else out / CHECKPOINT_NAME
-        run = TrainRun(source=Path(args.source), targets=[Path(t) for t in args.target], out=out, resume=resume,
-                       holdout=Path(args.holdout) if args.holdout else None,
-                       source_name=args.source_name, target_names=args.target_name,
-                       progress=not args.no_progress)
+        run = TrainRun(
+            source=Path(args.source),
+            targets=[Path(t) for t in args.target],
+            out=out,
+            resume=resume,
+            holdout=Path(args.holdout) if args.holdout else None,
+            source_name=args.source_name,
+            target_names=args.target_name,
+            progress=not args.no_progress,
+        )
         result = train(run, from_sources(ModelSettings, args, config), from_sources(TrainSettings, args, config))
         if result.rank == 0:
-            print(f"swapcam train: {result.iterations} iterations, {result.reason}; checkpoint {result.checkpoint}",
-                  file=sys.stderr)
+            print(
+                f"swapcam train: {result.iterations} iterations, {result.reason}; checkpoint {result.checkpoint}",
+                file=sys.stderr,
+            )
         return 0
 
 
@@ -85,11 +118,19 @@ class ExportCommand:
     help = "export a trained model's swap path to an ONNX file (with its model card) that swapcam live runs"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a training run folder or checkpoint.pt")
+        parser.add_argument(
+            "checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", help="a training run folder or checkpoint.pt"
+        )
         parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="file to write (atomically)")
-        parser.add_argument("--precision", default="fp32", choices=tuple(EXPORT_PRECISIONS),
-                            help=f"{listing(EXPORT_PRECISIONS)}; default fp32")
-        parser.add_argument("--identity", help="identity the model renders (default: the source, the first of the card)")
+        parser.add_argument(
+            "--precision",
+            default="fp32",
+            choices=tuple(EXPORT_PRECISIONS),
+            help=f"{listing(EXPORT_PRECISIONS)}; default fp32",
+        )
+        parser.add_argument(
+            "--identity", help="identity the model renders (default: the source, the first of the card)"
+        )
         parser.add_argument("--faceset", metavar="DIR", help="source faceset: parity faces, int8 calibration and PSNR")
         parser.add_argument("--target-faceset", metavar="DIR", help="camera-side faceset for parity and calibration")
         parser.add_argument("--preset", help="refuse a checkpoint of any other preset")
@@ -113,16 +154,22 @@ class ExportCommand:
         path = Path(args.checkpoint)
         model, card = load_model(path / CHECKPOINT_NAME if path.is_dir() else path)
         if args.preset and card.preset != args.preset:
-            raise UserError(f"checkpoint {path} is a {card.preset!r} model, not {args.preset!r}: "
-                            "export the matching run or drop --preset")
+            raise UserError(
+                f"checkpoint {path} is a {card.preset!r} model, not {args.preset!r}: "
+                "export the matching run or drop --preset"
+            )
         identity = args.identity or card.identities[0]
         if identity not in card.identities:
             raise UserError(f"identity {identity!r} is not in this model: choose one of {', '.join(card.identities)}")
         side = "source" if identity == card.identities[0] else "target"
         card = dataclasses.replace(
-            card, precision=args.precision, consent=args.consent, version=__version__,
+            card,
+            precision=args.precision,
+            consent=args.consent,
+            version=__version__,
             created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            identities=(identity, *(name for name in card.identities if name != identity)))
+            identities=(identity, *(name for name in card.identities if name != identity)),
+        )
         resolution = card.resolution
         source = faces_from_faceset(args.faceset, resolution) if args.faceset else None
         target = faces_from_faceset(args.target_faceset, resolution) if args.target_faceset else None
@@ -131,26 +178,43 @@ class ExportCommand:
         if result.parity_max_abs is not None:
             print(f"swapcam export: parity max |onnxruntime - PyTorch| = {result.parity_max_abs:.2e}", file=sys.stderr)
         if result.psnr_db is not None and result.psnr_fp32_db is not None:  # int8: both measured
-            print(f"swapcam export: source reconstruction PSNR fp32 {result.psnr_fp32_db:.2f} dB, int8 "
-                  f"{result.psnr_db:.2f} dB (drop {result.psnr_fp32_db - result.psnr_db:.2f} dB)", file=sys.stderr)
+            print(
+                f"swapcam export: source reconstruction PSNR fp32 {result.psnr_fp32_db:.2f} dB, int8 "
+                f"{result.psnr_db:.2f} dB (drop {result.psnr_fp32_db - result.psnr_db:.2f} dB)",
+                file=sys.stderr,
+            )
         written = ms_per_face(onnx.load(str(args.out)), resolution)
         fp32 = ms_per_face(export_fp32_proto(swap_module, resolution), resolution)
-        print(f"swapcam export: wrote {args.out} ({args.precision}, {identity}); CPU 2 threads: {written:.2f} ms/face, "
-              f"fp32 {fp32:.2f} ms/face, ratio {written / fp32:.2f}", file=sys.stderr)
+        print(
+            f"swapcam export: wrote {args.out} ({args.precision}, {identity}); CPU 2 threads: {written:.2f} ms/face, "
+            f"fp32 {fp32:.2f} ms/face, ratio {written / fp32:.2f}",
+            file=sys.stderr,
+        )
         return 0
 
 
 class EvaluateCommand:
-    help = ("measure how well a model reconstructs held-out faces of the identity it renders (PSNR), and "
-            "whose face its swaps show")
+    help = (
+        "measure how well a model reconstructs held-out faces of the identity it renders (PSNR), and "
+        "whose face its swaps show"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", metavar="MODEL.onnx", help="a swap model (.onnx or .dfm)")
-        parser.add_argument("--faceset", required=True, metavar="DIR",
-                            help="faces of the identity the model renders that training never saw")
-        parser.add_argument("--target", action="append", default=[], metavar="DIR",
-                            help="faceset of a person on camera: swap it and tell whose face the result shows "
-                                 "(needs the identity extra); repeat for several")
+        parser.add_argument(
+            "--faceset",
+            required=True,
+            metavar="DIR",
+            help="faces of the identity the model renders that training never saw",
+        )
+        parser.add_argument(
+            "--target",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="faceset of a person on camera: swap it and tell whose face the result shows "
+            "(needs the identity extra); repeat for several",
+        )
         parser.add_argument("--limit", type=int, default=256, metavar="N", help="faces to use, spread over the faceset")
 
     def run(self, args: argparse.Namespace) -> int:

@@ -59,10 +59,22 @@ MEASURES: Registry[Measure] = Registry("coverage measure")
 MEASURES.register("yaw")(Measure("head yaw", lambda r: r.yaw, _YAW, _angle_bands(_YAW)))
 MEASURES.register("pitch")(Measure("head pitch", lambda r: r.pitch, _PITCH, _angle_bands(_PITCH)))
 # openings are divided by the inter-ocular distance (realtime.landmarks), so they compare across people
-MEASURES.register("mouth")(Measure("mouth opening", lambda r: mouth_opening(r.landmarks), (0.03, 0.1, 0.2),
-                                   ("closed", "parted", "open", "wide open")))
-MEASURES.register("eyes")(Measure("eye opening", lambda r: eye_opening(r.landmarks), (0.05, 0.08, 0.12),
-                                  ("closed", "narrowed", "open", "wide open")))
+MEASURES.register("mouth")(
+    Measure(
+        "mouth opening",
+        lambda r: mouth_opening(r.landmarks),
+        (0.03, 0.1, 0.2),
+        ("closed", "parted", "open", "wide open"),
+    )
+)
+MEASURES.register("eyes")(
+    Measure(
+        "eye opening",
+        lambda r: eye_opening(r.landmarks),
+        (0.05, 0.08, 0.12),
+        ("closed", "narrowed", "open", "wide open"),
+    )
+)
 
 
 def measure(records: Sequence[FaceRecord], name: str) -> np.ndarray:
@@ -73,8 +85,8 @@ def measure(records: Sequence[FaceRecord], name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Gap:
-    measure: str      # registry name
-    band: str         # e.g. "wide open"
+    measure: str  # registry name
+    band: str  # e.g. "wide open"
     target_share: float
     source_faces: int
     source_share: float
@@ -86,8 +98,10 @@ class Gap:
     def line(self) -> str:
         title = MEASURES.get(self.measure).title
         has = "none" if not self.source_faces else f"{self.source_faces} ({self.source_share:.0%})"
-        return (f"{title} {self.band}: {self.target_share:.0%} of the target faces, source faces: {has}"
-                f" — {'record' if self.missing else 'record more of'} the source like that")
+        return (
+            f"{title} {self.band}: {self.target_share:.0%} of the target faces, source faces: {has}"
+            f" — {'record' if self.missing else 'record more of'} the source like that"
+        )
 
 
 def find_gaps(name: str, source: np.ndarray, target: np.ndarray) -> list[Gap]:
@@ -105,8 +119,9 @@ def find_gaps(name: str, source: np.ndarray, target: np.ndarray) -> list[Gap]:
         if target_share < TARGET_SHARE:
             continue
         if source_counts[band] < SOURCE_MIN_FACES or source_share < THIN_RATIO * target_share:
-            gaps.append(Gap(name, spec.band_names[band], float(target_share), int(source_counts[band]),
-                            float(source_share)))
+            gaps.append(
+                Gap(name, spec.band_names[band], float(target_share), int(source_counts[band]), float(source_share))
+            )
     return gaps
 
 
@@ -149,8 +164,16 @@ def plot_coverage(report: CoverageReport, out: Path, source_label: str, target_l
         ax.bar(x + 0.2, shares[1], 0.4, label=f"targets: {target_label} ({len(target)})", color="#e0803a")
         for band in range(bands):
             if (name, spec.band_names[band]) in gap_bands:
-                ax.annotate("source lacks", (band, max(shares[1][band], shares[0][band])), ha="center",
-                            va="bottom", color="#b00020", fontsize=8, xytext=(0, 3), textcoords="offset points")
+                ax.annotate(
+                    "source lacks",
+                    (band, max(shares[1][band], shares[0][band])),
+                    ha="center",
+                    va="bottom",
+                    color="#b00020",
+                    fontsize=8,
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                )
         ax.set_xticks(x, spec.band_names, rotation=30, ha="right", fontsize=8)
         ax.set_title(spec.title)
         ax.set_ylabel("share of faces")

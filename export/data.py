@@ -58,16 +58,20 @@ def open_facesets(source: str | Path, targets: Sequence[str | Path], resolution:
             raise UserError(f"faceset {path} does not exist: check {flag}, or make one with swapcam extract")
         faceset = Faceset(path)
         if faceset.info.resolution < resolution:
-            raise UserError(f"faceset {path} has {faceset.info.resolution} px crops, smaller than the {resolution} px "
-                            f"model: re-extract it with --resolution {resolution} or more")
+            raise UserError(
+                f"faceset {path} has {faceset.info.resolution} px crops, smaller than the {resolution} px "
+                f"model: re-extract it with --resolution {resolution} or more"
+            )
         opened.append(faceset)
     first = opened[0].info
     for faceset in opened[1:]:
         info = faceset.info
         if (info.coverage, info.y_offset) != (first.coverage, first.y_offset):
-            raise UserError(f"faceset {faceset.folder} has coverage {info.coverage}, y offset {info.y_offset} but "
-                            f"{opened[0].folder} has {first.coverage}, {first.y_offset}: re-extract them with the same "
-                            "--coverage and --y-offset")
+            raise UserError(
+                f"faceset {faceset.folder} has coverage {info.coverage}, y offset {info.y_offset} but "
+                f"{opened[0].folder} has {first.coverage}, {first.y_offset}: re-extract them with the same "
+                "--coverage and --y-offset"
+            )
     return opened[0], opened[1:]
 
 
@@ -160,11 +164,18 @@ class PairDataset(torch.utils.data.Dataset[dict[str, np.ndarray]]):
         image = source.image
         if self.ct != "none":
             reference = self.target.load(self.target.draw(rng)).image
-            recoloured = self.transfer(image.astype(np.float32) / 255, reference.astype(np.float32) / 255,
-                                       source.mask.astype(np.float32) / 255)
+            recoloured = self.transfer(
+                image.astype(np.float32) / 255, reference.astype(np.float32) / 255, source.mask.astype(np.float32) / 255
+            )
             image = np.clip(recoloured * 255 + 0.5, 0, 255).astype(np.uint8)
-        return {"source": image, "source_mask": source.mask, "source_eyes_mouth": source.eyes_mouth,
-                "target": target.image, "target_mask": target.mask, "target_eyes_mouth": target.eyes_mouth}
+        return {
+            "source": image,
+            "source_mask": source.mask,
+            "source_eyes_mouth": source.eyes_mouth,
+            "target": target.image,
+            "target_mask": target.mask,
+            "target_eyes_mouth": target.eyes_mouth,
+        }
 
 
 class IndexStream:
@@ -182,12 +193,19 @@ def _worker_init(_: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def make_loader(dataset: PairDataset, batch_size: int, start_item: int, workers: int,
-                pin_memory: bool) -> torch.utils.data.DataLoader:
+def make_loader(
+    dataset: PairDataset, batch_size: int, start_item: int, workers: int, pin_memory: bool
+) -> torch.utils.data.DataLoader:
     """Endless batches starting at item ``start_item``; workers=0 loads in the calling process."""
     extra: dict[str, Any] = {"prefetch_factor": 4, "worker_init_fn": _worker_init} if workers else {}
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, sampler=IndexStream(start_item),
-                                       num_workers=workers, pin_memory=pin_memory, **extra)
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=IndexStream(start_item),
+        num_workers=workers,
+        pin_memory=pin_memory,
+        **extra,
+    )
 
 
 def preview_faces(pool: FacePool, count: int) -> list[Face]:
@@ -218,8 +236,9 @@ class Augmenter(torch.nn.Module):
     def __init__(self, flip: bool, color_jitter: float, random_warp: bool):
         super().__init__()
         self.flip = K.RandomHorizontalFlip(p=0.5 if flip else 0.0)
-        self.affine = K.RandomAffine(degrees=10.0, translate=(0.05, 0.05), scale=(0.95, 1.05),
-                                     padding_mode="border", p=1.0)
+        self.affine = K.RandomAffine(
+            degrees=10.0, translate=(0.05, 0.05), scale=(0.95, 1.05), padding_mode="border", p=1.0
+        )
         c = color_jitter
         self.color = K.ColorJiggle(brightness=c, contrast=c, saturation=c, hue=c / 5, p=1.0 if c > 0 else 0.0)
         self.random_warp = random_warp

@@ -33,6 +33,8 @@ CONSENT = "Synthetic identities from swapcam's generator (bo, ada); no real pers
 
 def build(work: Path, iterations: int, out: Path = DEMO_MODEL) -> None:
     facesets = {name: work / name for name in (SOURCE, CAMERA)}  # folder names become the card's identities
+    # command lines, kept as a person would type them
+    # fmt: off
     for name, folder in facesets.items():
         if not (folder / "faceset.json").exists():
             _run(["extract", "--input", f"synthetic:identity={name},size=640x360,seed=1", "--count", "400",
@@ -45,6 +47,7 @@ def build(work: Path, iterations: int, out: Path = DEMO_MODEL) -> None:
           *(["--resume"] if (work / "run" / "checkpoint.pt").exists() else [])])
     _run(["export", str(work / "run"), "--out", str(out), "--faceset", str(facesets[SOURCE]),
           "--target-faceset", str(facesets[CAMERA]), "--consent", CONSENT])
+    # fmt: on
 
 
 def _run(args: list[str]) -> None:

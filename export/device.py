@@ -32,8 +32,12 @@ class Distributed:
     @classmethod
     def from_env(cls) -> Distributed:
         env = os.environ
-        return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)),
-                   int(env.get("LOCAL_WORLD_SIZE", env.get("WORLD_SIZE", 1))))
+        return cls(
+            int(env.get("RANK", 0)),
+            int(env.get("WORLD_SIZE", 1)),
+            int(env.get("LOCAL_RANK", 0)),
+            int(env.get("LOCAL_WORLD_SIZE", env.get("WORLD_SIZE", 1))),
+        )
 
     @property
     def enabled(self) -> bool:
@@ -54,7 +58,9 @@ def choose_device(settings: TrainSettings, dist: Distributed) -> torch.device:
         torch.set_num_threads(settings.threads or max(1, (os.cpu_count() or 1) // dist.local_world))
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise UserError("--device cuda but this torch sees no CUDA GPU: use --device cpu or install a CUDA build of torch")
+        raise UserError(
+            "--device cuda but this torch sees no CUDA GPU: use --device cpu or install a CUDA build of torch"
+        )
     torch.cuda.set_device(dist.local_rank)
     return torch.device("cuda", dist.local_rank)
 

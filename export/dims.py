@@ -23,8 +23,14 @@ ARCHITECTURES.register("df")("shared encoder and inter, one decoder per identity
 ARCHITECTURES.register("liae")("shared encoder, inter_AB and inter_B codes, one decoder (DeepFaceLab's LIAE)")
 
 #: (low, high) of each dimension that must stay in a range; the resolution must also be a multiple of 16
-LIMITS = {"resolution": (32, 1024), "encoder_dims": (1, 1024), "inter_dims": (1, 4096), "decoder_dims": (1, 1024),
-          "mask_dims": (1, 1024), "kernel": (1, 31)}
+LIMITS = {
+    "resolution": (32, 1024),
+    "encoder_dims": (1, 1024),
+    "inter_dims": (1, 4096),
+    "decoder_dims": (1, 1024),
+    "mask_dims": (1, 1024),
+    "kernel": (1, 31),
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,9 @@ class ModelDims:
             if not low <= value <= high:
                 raise UserError(f"{flag(name)} {value} is out of range: use a value from {low} to {high}")
         if self.resolution % (2**DOWNSCALES):
-            raise UserError(f"--resolution {self.resolution} is not a multiple of {2**DOWNSCALES}: use e.g. 64, 128 or 224")
+            raise UserError(
+                f"--resolution {self.resolution} is not a multiple of {2**DOWNSCALES}: use e.g. 64, 128 or 224"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -86,20 +94,72 @@ def _preset(name: str, note: str, dims: ModelDims) -> None:
 # path 1.85 GFLOPs (FlopCounterMode) and about 7 ms/face in onnxruntime on 2 CPU threads.
 # Depthwise-separable convs (separable=True) would run at a tenth of the FLOPs (about 2 ms) but hold
 # far fewer weights; ordinary convs fit the budget, so the budget goes to capacity.
-_preset("live", "CPU real time, 128 px DF",
-        ModelDims("df", 128, encoder_dims=32, inter_dims=256, decoder_dims=40, mask_dims=16,
-                  kernel=3, separable=False, half_res_output=True, res_blocks=1))
+_preset(
+    "live",
+    "CPU real time, 128 px DF",
+    ModelDims(
+        "df",
+        128,
+        encoder_dims=32,
+        inter_dims=256,
+        decoder_dims=40,
+        mask_dims=16,
+        kernel=3,
+        separable=False,
+        half_res_output=True,
+        res_blocks=1,
+    ),
+)
 # GPU quality: SAEHD-class LIAE (DFL defaults ae 256, e 64, d 64, d_mask 22) at 224 px.
-_preset("quality", "GPU, 224 px LIAE",
-        ModelDims("liae", 224, encoder_dims=64, inter_dims=256, decoder_dims=64, mask_dims=22,
-                  kernel=5, separable=False, half_res_output=False, res_blocks=1))
+_preset(
+    "quality",
+    "GPU, 224 px LIAE",
+    ModelDims(
+        "liae",
+        224,
+        encoder_dims=64,
+        inter_dims=256,
+        decoder_dims=64,
+        mask_dims=22,
+        kernel=5,
+        separable=False,
+        half_res_output=False,
+        res_blocks=1,
+    ),
+)
 # The shipped demo model: 96 px with a half-resolution decoder trains faster per step than "tiny"
 # (141 vs 182 ms per batch of 16 on 2 CPU threads) yet has twice tiny's bottleneck width, which is
 # what made tiny's faces blurry.
-_preset("demo", "the shipped demo model, 96 px",
-        ModelDims("df", 96, encoder_dims=24, inter_dims=128, decoder_dims=24, mask_dims=8,
-                  kernel=3, separable=False, half_res_output=True, res_blocks=1))
+_preset(
+    "demo",
+    "the shipped demo model, 96 px",
+    ModelDims(
+        "df",
+        96,
+        encoder_dims=24,
+        inter_dims=128,
+        decoder_dims=24,
+        mask_dims=8,
+        kernel=3,
+        separable=False,
+        half_res_output=True,
+        res_blocks=1,
+    ),
+)
 # Tests: trains in seconds on a CPU.
-_preset("tiny", "tests, 64 px",
-        ModelDims("df", 64, encoder_dims=16, inter_dims=64, decoder_dims=16, mask_dims=8,
-                  kernel=3, separable=False, half_res_output=False, res_blocks=1))
+_preset(
+    "tiny",
+    "tests, 64 px",
+    ModelDims(
+        "df",
+        64,
+        encoder_dims=16,
+        inter_dims=64,
+        decoder_dims=16,
+        mask_dims=8,
+        kernel=3,
+        separable=False,
+        half_res_output=False,
+        res_blocks=1,
+    ),
+)

@@ -36,7 +36,7 @@ def cpu_session(model: onnx.ModelProto):
 def run_onnx(model: onnx.ModelProto, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
     """faces: (N, R, R, 3) float32 BGR 0..1 → the three contract outputs, each (N, R, R, C)."""
     session = cpu_session(model)
-    chunks = [session.run(None, {INPUT_FACE: faces[i:i + batch]}) for i in range(0, len(faces), batch)]
+    chunks = [session.run(None, {INPUT_FACE: faces[i : i + batch]}) for i in range(0, len(faces), batch)]
     return [np.concatenate([c[k] for c in chunks]) for k in range(3)]
 
 
@@ -59,36 +59,44 @@ def _spread(faceset: Faceset, limit: int) -> np.ndarray:
 def faces_from_faceset(faceset: Faceset | str | Path, resolution: int, limit: int = 64) -> np.ndarray:
     """Up to ``limit`` faces spread over a faceset, resized to the model: (N, R, R, 3) float32 BGR 0..1."""
     faceset = _open(faceset)
-    faces = [cv2.resize(faceset.image(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
-             for i in _spread(faceset, limit)]
+    faces = [
+        cv2.resize(faceset.image(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
+        for i in _spread(faceset, limit)
+    ]
     return np.stack(faces).astype(np.float32) / 255.0
 
 
 def masks_from_faceset(faceset: Faceset | str | Path, resolution: int, limit: int = 64) -> np.ndarray:
     """The hull masks of the faces :func:`faces_from_faceset` picks: (N, R, R, 1) float32 0..1."""
     faceset = _open(faceset)
-    masks = [cv2.resize(faceset.mask(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
-             for i in _spread(faceset, limit)]
+    masks = [
+        cv2.resize(faceset.mask(int(i)), (resolution, resolution), interpolation=cv2.INTER_AREA)
+        for i in _spread(faceset, limit)
+    ]
     return np.stack(masks)[..., None].astype(np.float32) / 255.0
 
 
 def _check_alignment(faceset: Faceset, card: ModelCard) -> None:
     info = faceset.info
     if abs(info.coverage - card.coverage) > 1e-6 or abs(info.y_offset - card.y_offset) > 1e-6:
-        raise UserError(f"faceset {faceset.folder} was aligned with coverage {info.coverage} and y-offset "
-                        f"{info.y_offset}, the model with {card.coverage} and {card.y_offset}: extract the faces "
-                        "again with the model's --coverage and --y-offset")
+        raise UserError(
+            f"faceset {faceset.folder} was aligned with coverage {info.coverage} and y-offset "
+            f"{info.y_offset}, the model with {card.coverage} and {card.y_offset}: extract the faces "
+            "again with the model's --coverage and --y-offset"
+        )
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    identity: str   # the identity the model renders
+    identity: str  # the identity the model renders
     faces: int
     psnr_db: float  # input face vs rendered face over the faceset's hull masks
 
     def lines(self) -> list[str]:
-        return [f"reconstruction PSNR {self.psnr_db:.2f} dB over the face (hull mask) of {self.faces} "
-                f"faces, rendered as {self.identity}"]
+        return [
+            f"reconstruction PSNR {self.psnr_db:.2f} dB over the face (hull mask) of {self.faces} "
+            f"faces, rendered as {self.identity}"
+        ]
 
 
 def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: int = 16) -> Evaluation:
@@ -101,28 +109,32 @@ def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: in
     faces = faces_from_faceset(opened, swapper.resolution, limit)
     masks = masks_from_faceset(opened, swapper.resolution, limit)
     morph = np.ones(1, np.float32) if swapper.io.has_morph else None
-    rendered = np.concatenate([run_swap(swapper.session, faces[i:i + batch], morph)[1]
-                               for i in range(0, len(faces), batch)])
+    rendered = np.concatenate(
+        [run_swap(swapper.session, faces[i : i + batch], morph)[1] for i in range(0, len(faces), batch)]
+    )
     return Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks))
 
 
 @dataclass(frozen=True)
 class IdentityCheck:
-    source: str           # the identity the model renders
-    target: str           # the faceset's folder name
+    source: str  # the identity the model renders
+    target: str  # the faceset's folder name
     faces: int
-    share: float          # of swapped faces nearer the source than the target person's own face
-    to_source: float      # mean descriptor distance to the source (< 0.6: usually the same person)
+    share: float  # of swapped faces nearer the source than the target person's own face
+    to_source: float  # mean descriptor distance to the source (< 0.6: usually the same person)
     to_target: float
 
     def line(self) -> str:
-        return (f"{self.share:.0%} of {self.faces} swapped {self.target} faces look nearer {self.source} than "
-                f"{self.target} (mean dlib distance to {self.source} {self.to_source:.2f}, to {self.target} "
-                f"{self.to_target:.2f}; below 0.6 is usually one person)")
+        return (
+            f"{self.share:.0%} of {self.faces} swapped {self.target} faces look nearer {self.source} than "
+            f"{self.target} (mean dlib distance to {self.source} {self.to_source:.2f}, to {self.target} "
+            f"{self.to_target:.2f}; below 0.6 is usually one person)"
+        )
 
 
-def identity_check(model: str | Path, source: str | Path, target: str | Path, limit: int = 64,
-                   batch: int = 16) -> IdentityCheck:
+def identity_check(
+    model: str | Path, source: str | Path, target: str | Path, limit: int = 64, batch: int = 16
+) -> IdentityCheck:
     """Swap up to ``limit`` faces of ``target`` with ``model`` and compare dlib descriptors: the
     swapped face against the mean of ``source``'s faces and against the target face it came from.
     Descriptors are taken at the facesets' own resolution, where the swapped face is enlarged to."""
@@ -136,19 +148,22 @@ def identity_check(model: str | Path, source: str | Path, target: str | Path, li
     for faceset in (sources, targets):
         _check_alignment(faceset, swapper.card)
     picks = _spread(sources, limit)
-    reference = describer.reference([sources.image(int(i)) for i in picks],
-                                    [sources.records[int(i)].landmarks for i in picks])
+    reference = describer.reference(
+        [sources.image(int(i)) for i in picks], [sources.records[int(i)].landmarks for i in picks]
+    )
     picks = _spread(targets, limit)
     faces = faces_from_faceset(targets, swapper.resolution, limit)
     morph = np.ones(1, np.float32) if swapper.io.has_morph else None
-    rendered = np.concatenate([run_swap(swapper.session, faces[i:i + batch], morph)[1]
-                               for i in range(0, len(faces), batch)])
+    rendered = np.concatenate(
+        [run_swap(swapper.session, faces[i : i + batch], morph)[1] for i in range(0, len(faces), batch)]
+    )
     size = targets.info.resolution
     swapped, own = [], []
     for face, index in zip(rendered, picks, strict=True):
         landmarks = targets.records[int(index)].landmarks
-        image = cv2.resize(np.clip(face * 255 + 0.5, 0, 255).astype(np.uint8), (size, size),
-                           interpolation=cv2.INTER_CUBIC)
+        image = cv2.resize(
+            np.clip(face * 255 + 0.5, 0, 255).astype(np.uint8), (size, size), interpolation=cv2.INTER_CUBIC
+        )
         swapped.append(describer.describe(image, landmarks))
         own.append(describer.describe(targets.image(int(index)), landmarks))
     share, to_source, to_target = identity_share(np.stack(swapped), reference, np.stack(own))

@@ -33,8 +33,13 @@ class ExtractSettings(Settings):
     max_faces: int = setting(1, "faces to take per frame, largest first", low=1, high=8)
     # Aligned landmarks only move with expression and pose (alignment removes head motion), so
     # the threshold is small: 0.01 kept 33 of 1008 frames of a real talking-head clip.
-    dedupe: float = setting(0.003, "skip a face whose aligned landmarks moved less than this fraction of the "
-                            "crop since the last saved face of that input (0 = keep all)", low=0.0, high=1.0)
+    dedupe: float = setting(
+        0.003,
+        "skip a face whose aligned landmarks moved less than this fraction of the "
+        "crop since the last saved face of that input (0 = keep all)",
+        low=0.0,
+        high=1.0,
+    )
     count: int = setting(300, "faces to capture from endless inputs (camera, synthetic)", low=1)
 
 
@@ -62,8 +67,9 @@ class ExtractSummary:
         return [f"frames read {self.frames_read}, faces saved {self.faces_saved}", f"skipped: {skipped}"]
 
 
-def extract(inputs: list[str], out: str | Path, settings: ExtractSettings = ExtractSettings(),
-            progress: bool = True) -> ExtractSummary:
+def extract(
+    inputs: list[str], out: str | Path, settings: ExtractSettings = ExtractSettings(), progress: bool = True
+) -> ExtractSummary:
     """Detect, align and save faces from every input into the faceset ``out``.
 
     An input that cannot be opened or read is counted (``unreadable_input``) and skipped, so one
@@ -80,8 +86,14 @@ def extract(inputs: list[str], out: str | Path, settings: ExtractSettings = Extr
     return summary
 
 
-def _extract_one(spec: str, writer: FacesetWriter, settings: ExtractSettings, vertices: np.ndarray,
-                 summary: ExtractSummary, progress: bool) -> None:
+def _extract_one(
+    spec: str,
+    writer: FacesetWriter,
+    settings: ExtractSettings,
+    vertices: np.ndarray,
+    summary: ExtractSummary,
+    progress: bool,
+) -> None:
     _, kind = input_kind(spec)  # an unknown kind is a typo in the command: say so
     try:
         source = open_source(spec, CaptureSettings(pace="every"))
@@ -142,4 +154,3 @@ def _extract_one(spec: str, writer: FacesetWriter, settings: ExtractSettings, ve
         bar.close()
         source.close()
         detector.close()
-

@@ -81,8 +81,10 @@ class FacesetWriter:
         if meta.exists():
             existing = json.loads(meta.read_text())
             if existing != wanted:
-                raise UserError(f"faceset {self.folder} was made with {existing}, not {wanted}: "
-                                "extract into a new folder or use the same --resolution/--coverage/--y-offset")
+                raise UserError(
+                    f"faceset {self.folder} was made with {existing}, not {wanted}: "
+                    "extract into a new folder or use the same --resolution/--coverage/--y-offset"
+                )
         else:
             meta.write_text(json.dumps(wanted) + "\n")
         self.info = info
@@ -160,12 +162,17 @@ def head_pose(landmarks: np.ndarray, frame_size: tuple[int, int], vertices: np.n
     width, height = frame_size
     focal = 0.9 * max(width, height)
     camera = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1]], np.float64)
-    ok, rvec, _ = cv2.solvePnP(vertices.astype(np.float64), landmarks.astype(np.float64), camera, None,  # type: ignore[call-overload]  # cv2 stubs: None (no distortion) is valid
-                               flags=cv2.SOLVEPNP_SQPNP)
+    ok, rvec, _ = cv2.solvePnP(
+        vertices.astype(np.float64),
+        landmarks.astype(np.float64),
+        camera,
+        None,  # type: ignore[call-overload]  # cv2 stubs: None (no distortion) is valid
+        flags=cv2.SOLVEPNP_SQPNP,
+    )
     if not ok:
         return 0.0, 0.0, 0.0
     rotation, _ = cv2.Rodrigues(rvec)
-    forward = rotation @ np.array([0.0, 0.0, -1.0])   # the face's outward normal in camera space
+    forward = rotation @ np.array([0.0, 0.0, -1.0])  # the face's outward normal in camera space
     yaw = math.degrees(math.atan2(forward[0], -forward[2]))
     pitch = math.degrees(math.atan2(-forward[1], math.hypot(forward[0], forward[2])))
     right = rotation @ np.array([1.0, 0.0, 0.0])

@@ -37,9 +37,11 @@ class Holdout:
             raise UserError(f"held-out faceset {folder} does not exist: check --holdout")
         faceset = Faceset(folder)
         if (faceset.info.coverage, faceset.info.y_offset) != (framing.coverage, framing.y_offset):
-            raise UserError(f"held-out faceset {folder} has coverage {faceset.info.coverage}, y offset "
-                            f"{faceset.info.y_offset}, the training facesets {framing.coverage}, {framing.y_offset}: "
-                            "extract it like them")
+            raise UserError(
+                f"held-out faceset {folder} has coverage {faceset.info.coverage}, y offset "
+                f"{faceset.info.y_offset}, the training facesets {framing.coverage}, {framing.y_offset}: "
+                "extract it like them"
+            )
         pool = FacePool([faceset], resolution, uniform_yaw=False)
         numbers = np.linspace(0, len(pool) - 1, min(HOLDOUT_FACES, len(pool))).round().astype(int)
         faces = [pool.load(int(n)) for n in numbers]
@@ -49,8 +51,10 @@ class Holdout:
     @torch.no_grad()
     def psnr(self, model: SwapModel, device: torch.device) -> float:
         """PSNR in dB of the model's source reconstruction of the held-out faces."""
-        rendered = [model.render(self.images[i:i + _BATCH].to(device), "source")[0].float().cpu()
-                    for i in range(0, len(self.images), _BATCH)]
+        rendered = [
+            model.render(self.images[i : i + _BATCH].to(device), "source")[0].float().cpu()
+            for i in range(0, len(self.images), _BATCH)
+        ]
         prediction = torch.cat(rendered).permute(0, 2, 3, 1).numpy()
         return masked_psnr(prediction, self.images.permute(0, 2, 3, 1).numpy(), self.masks)
 

@@ -26,7 +26,9 @@ _SIDES = np.array([234, 454, 127, 356, 93, 323], np.intp)
 
 
 def available() -> bool:
-    return importlib.util.find_spec("dlib") is not None and importlib.util.find_spec("face_recognition_models") is not None
+    return (
+        importlib.util.find_spec("dlib") is not None and importlib.util.find_spec("face_recognition_models") is not None
+    )
 
 
 def _models_folder() -> Path:

@@ -42,8 +42,15 @@ def blur_mask(mask: Tensor) -> Tensor:
     return blurred.clamp(0.0, 0.5) * 2.0
 
 
-def reconstruction_losses(pred: Tensor, pred_mask: Tensor, target: Tensor, target_mask: Tensor,
-                          eyes_mouth: Tensor | None, pixel_loss: str = "mse", masked: bool = True) -> dict[str, Tensor]:
+def reconstruction_losses(
+    pred: Tensor,
+    pred_mask: Tensor,
+    target: Tensor,
+    target_mask: Tensor,
+    eyes_mouth: Tensor | None,
+    pixel_loss: str = "mse",
+    masked: bool = True,
+) -> dict[str, Tensor]:
     """Weighted loss terms of one identity's reconstruction, each a scalar tensor.
 
     pred/target: [N,3,R,R]; pred_mask/target_mask: [N,1,R,R]; eyes_mouth: [N,1,R,R] 0/1 map of the
@@ -72,5 +79,7 @@ def generator_gan_loss(fake_logits: Tensor) -> Tensor:
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))) / 2
+    return (
+        F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    ) / 2

@@ -42,9 +42,9 @@ MAX_INT8_PSNR_DROP_DB = 1.0
 class ExportResult:
     path: Path
     precision: str
-    parity_max_abs: float | None        # fp32/fp16: worst |onnxruntime − PyTorch|
-    psnr_fp32_db: float | None          # int8: source reconstruction PSNR of the fp32 graph
-    psnr_db: float | None               # int8: the same for the written file
+    parity_max_abs: float | None  # fp32/fp16: worst |onnxruntime − PyTorch|
+    psnr_fp32_db: float | None  # int8: source reconstruction PSNR of the fp32 graph
+    psnr_db: float | None  # int8: the same for the written file
 
 
 def export_fp32_proto(swap_module: nn.Module, resolution: int) -> onnx.ModelProto:
@@ -56,14 +56,22 @@ def export_fp32_proto(swap_module: nn.Module, resolution: int) -> onnx.ModelProt
         # onnxscript package; this one makes the same plain Conv graph from what is installed.
         warnings.simplefilter("ignore", DeprecationWarning)
         path = Path(tmp) / "model.onnx"
-        torch.onnx.export(swap_module.eval(), (example,), str(path), input_names=[INPUT_FACE],
-                          output_names=list(OUTPUTS), dynamic_axes=dynamic, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            swap_module.eval(),
+            (example,),
+            str(path),
+            input_names=[INPUT_FACE],
+            output_names=list(OUTPUTS),
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
         return onnx.load(str(path))
 
 
 def run_torch(swap_module: nn.Module, faces: np.ndarray, batch: int = 16) -> list[np.ndarray]:
     with torch.no_grad():
-        chunks = [swap_module(torch.from_numpy(faces[i:i + batch])) for i in range(0, len(faces), batch)]
+        chunks = [swap_module(torch.from_numpy(faces[i : i + batch])) for i in range(0, len(faces), batch)]
     return [np.concatenate([c[k].numpy() for c in chunks]) for k in range(3)]
 
 
@@ -80,7 +88,7 @@ def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto
 
     class Faces(CalibrationDataReader):
         def __init__(self):
-            self._faces = iter(calibration[i:i + 1] for i in range(len(calibration)))
+            self._faces = iter(calibration[i : i + 1] for i in range(len(calibration)))
 
         def get_next(self):
             face = next(self._faces, None)
@@ -90,8 +98,15 @@ def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto
         plain, prepared, quantized = (Path(tmp) / n for n in ("fp32.onnx", "pre.onnx", "int8.onnx"))
         onnx.save(model, str(plain))
         quant_pre_process(str(plain), str(prepared))
-        quantize_static(str(prepared), str(quantized), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        quantize_static(
+            str(prepared),
+            str(quantized),
+            Faces(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
         return onnx.load(str(quantized))
 
 
@@ -102,9 +117,15 @@ PRECISION_CONVERTERS.register("fp16")(_to_fp16)
 PRECISION_CONVERTERS.register("int8")(_to_int8)
 
 
-def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, precision: str = "fp32",
-                      source_faces: np.ndarray | None = None, target_faces: np.ndarray | None = None,
-                      force: bool = False) -> ExportResult:
+def export_swap_model(
+    swap_module: nn.Module,
+    card: ModelCard,
+    out: str | Path,
+    precision: str = "fp32",
+    source_faces: np.ndarray | None = None,
+    target_faces: np.ndarray | None = None,
+    force: bool = False,
+) -> ExportResult:
     """Export, check and write the swap path.
 
     swap_module: NHWC contract module (see ``models.build_swap_module``); source_faces / target_faces:
@@ -122,17 +143,24 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
     model = to_precision(fp32, calibration)
     onnx.helper.set_model_props(model, {"swapcam": card.to_json()})
     session = cpu_session(model)
-    check_io([TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_inputs()],
-             [TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_outputs()])
+    check_io(
+        [TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_inputs()],
+        [TensorInfo(v.name, v.type, list(v.shape)) for v in session.get_outputs()],
+    )
 
     result = ExportResult(Path(out), precision, None, None, None)
     if precision in PARITY_TOLERANCE:
         faces = np.concatenate([random_faces, *(f[:16] for f in real)])
-        worst = max(float(np.abs(a - b).max()) for a, b in zip(run_onnx(model, faces), run_torch(swap_module, faces), strict=True))
+        worst = max(
+            float(np.abs(a - b).max())
+            for a, b in zip(run_onnx(model, faces), run_torch(swap_module, faces), strict=True)
+        )
         result.parity_max_abs = worst
         if not worst <= PARITY_TOLERANCE[precision]:
-            raise UserError(f"{precision} export failed parity: onnxruntime differs from PyTorch by {worst:.2e} "
-                            f"(allowed {PARITY_TOLERANCE[precision]:.0e}); nothing was written")
+            raise UserError(
+                f"{precision} export failed parity: onnxruntime differs from PyTorch by {worst:.2e} "
+                f"(allowed {PARITY_TOLERANCE[precision]:.0e}); nothing was written"
+            )
     else:
         faces = source_faces[:64] if source_faces is not None and len(source_faces) else calibration[:64]
         reference = run_onnx(fp32, faces)
@@ -141,8 +169,10 @@ def export_swap_model(swap_module: nn.Module, card: ModelCard, out: str | Path, 
         result.psnr_db = masked_psnr(quantized[1], faces, reference[2])
         drop = result.psnr_fp32_db - result.psnr_db
         if drop > MAX_INT8_PSNR_DROP_DB and not force:
-            raise UserError(f"int8 loses {drop:.2f} dB of reconstruction PSNR against fp32 (allowed "
-                            f"{MAX_INT8_PSNR_DROP_DB} dB); nothing was written: use fp32, or --force to write it anyway")
+            raise UserError(
+                f"int8 loses {drop:.2f} dB of reconstruction PSNR against fp32 (allowed "
+                f"{MAX_INT8_PSNR_DROP_DB} dB); nothing was written: use fp32, or --force to write it anyway"
+            )
     write_atomic(out, lambda tmp: onnx.save(model, tmp))
     return result
 

@@ -41,17 +41,27 @@ def listing(choices: Registry[str]) -> str:
 
 
 PIXEL_LOSSES = declare("pixel loss", {"mse": "mean squared error", "l1": "mean absolute error"})
-TRAIN_PRECISIONS = declare("training precision", {
-    "auto": "bf16 autocast on CUDA, fp16 on GPUs without bf16; on CPUs bf16 where they compute it in hardware "
-            "(AVX512-BF16, AMX), else fp32",
-    "fp32": "no autocast",
-    "bf16": "bfloat16 autocast",
-    "fp16": "float16 autocast with loss scaling, CUDA only",
-})
-DEVICES = declare("training device", {"auto": "cuda when torch sees a GPU, else cpu", "cpu": "see --threads",
-                                      "cuda": "a CUDA GPU, one per process under torchrun"})
-EXPORT_PRECISIONS = declare("export precision", {"fp32": "any provider", "fp16": "for GPU providers",
-                                                 "int8": "for fast CPUs; needs --faceset"})
+TRAIN_PRECISIONS = declare(
+    "training precision",
+    {
+        "auto": "bf16 autocast on CUDA, fp16 on GPUs without bf16; on CPUs bf16 where they compute it in hardware "
+        "(AVX512-BF16, AMX), else fp32",
+        "fp32": "no autocast",
+        "bf16": "bfloat16 autocast",
+        "fp16": "float16 autocast with loss scaling, CUDA only",
+    },
+)
+DEVICES = declare(
+    "training device",
+    {
+        "auto": "cuda when torch sees a GPU, else cpu",
+        "cpu": "see --threads",
+        "cuda": "a CUDA GPU, one per process under torchrun",
+    },
+)
+EXPORT_PRECISIONS = declare(
+    "export precision", {"fp32": "any provider", "fp16": "for GPU providers", "int8": "for fast CPUs; needs --faceset"}
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +73,9 @@ class ModelSettings(Settings):
     """
 
     section = "model"
-    preset: str | None = setting(None, f"model preset: {listing(PRESET_NOTES)}; default {DEFAULT_PRESET}, "
-                                 "or the checkpoint's when resuming")
+    preset: str | None = setting(
+        None, f"model preset: {listing(PRESET_NOTES)}; default {DEFAULT_PRESET}, or the checkpoint's when resuming"
+    )
     arch: str | None = setting(None, f"override the preset's architecture: {' or '.join(ARCHITECTURES)}")
     resolution: int | None = setting(None, "override the face resolution (multiple of 16)")
     encoder_dims: int | None = setting(None, "override the first encoder stage's channels")
@@ -78,8 +89,11 @@ class ModelSettings(Settings):
 
     def overrides(self) -> dict[str, Any]:
         """The dims given, by ModelDims field name."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "preset" and getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "preset" and getattr(self, f.name) is not None
+        }
 
     def apply(self, dims: ModelDims) -> ModelDims:
         return dataclasses.replace(dims, **self.overrides())
@@ -92,12 +106,16 @@ class ModelSettings(Settings):
             return preset, self.apply(PRESETS.get(preset))
         preset, dims = saved["preset"], ModelDims(**saved["dims"])
         if self.preset is not None and self.preset != preset:
-            raise UserError(f"checkpoint {checkpoint} was trained with preset {preset}, not {self.preset}: "
-                            "drop --preset to resume it, or train into a new --out")
+            raise UserError(
+                f"checkpoint {checkpoint} was trained with preset {preset}, not {self.preset}: "
+                "drop --preset to resume it, or train into a new --out"
+            )
         for name, value in self.overrides().items():
             if getattr(dims, name) != value:
-                raise UserError(f"checkpoint {checkpoint} has {flag(name)} {getattr(dims, name)}, not {value}: drop "
-                                f"{flag(name)} to resume it, or train into a new --out")
+                raise UserError(
+                    f"checkpoint {checkpoint} has {flag(name)} {getattr(dims, name)}, not {value}: drop "
+                    f"{flag(name)} to resume it, or train into a new --out"
+                )
         return preset, dims
 
 
@@ -110,16 +128,17 @@ class TrainSettings(Settings):
     lr: float = setting(2e-4, "peak learning rate (AdamW)", low=1e-7, high=1e-1)
     weight_decay: float = setting(0.01, "AdamW weight decay", low=0.0, high=1.0)
     warmup: int = setting(200, "iterations of linear learning-rate warmup", low=0)
-    decay_iterations: int = setting(100_000, "iterations of cosine decay after the warmup; the rate then stays at "
-                                    "--lr-floor × --lr", low=1)
+    decay_iterations: int = setting(
+        100_000, "iterations of cosine decay after the warmup; the rate then stays at --lr-floor × --lr", low=1
+    )
     lr_floor: float = setting(0.1, "final learning rate as a fraction of --lr", low=0.0, high=1.0)
     clip_grad: float = setting(1.0, "clip the gradient norm to this (0 = no clipping)", low=0.0)
-    pixel_loss: str = setting("mse", f"pixel loss next to DSSIM: {listing(PIXEL_LOSSES)}",
-                              choices=tuple(PIXEL_LOSSES))
+    pixel_loss: str = setting("mse", f"pixel loss next to DSSIM: {listing(PIXEL_LOSSES)}", choices=tuple(PIXEL_LOSSES))
     masked: bool = setting(True, "learn only the face inside the (softened) faceset mask, not the background")
     eyes_mouth: bool = setting(False, "extra weight on the eyes and mouth (sharper gaze and teeth)")
-    gan_power: float = setting(0.0, "weight of the patch-GAN term (0 = off; 0.1 is a usual start once faces "
-                               "are sharp)", low=0.0, high=10.0)
+    gan_power: float = setting(
+        0.0, "weight of the patch-GAN term (0 = off; 0.1 is a usual start once faces are sharp)", low=0.0, high=10.0
+    )
     gan_dims: int = setting(16, "patch discriminator width", low=4, high=512)
     random_warp: bool = setting(True, "randomly warp the input faces (turn off late in training to sharpen)")
     flip_source: bool = setting(False, "randomly mirror source faces (off: keeps asymmetric features)")
@@ -131,7 +150,8 @@ class TrainSettings(Settings):
     workers: int = setting(2, "data loading processes (0 = in the training process)", low=0, high=64)
     threads: int = setting(0, "CPU threads for training (0 = all cores, shared among local processes)", low=0)
     device: str = setting("auto", f"training device: {listing(DEVICES)}", choices=tuple(DEVICES))
-    precision: str = setting("auto", f"autocast precision: {listing(TRAIN_PRECISIONS)}",
-                             choices=tuple(TRAIN_PRECISIONS))
+    precision: str = setting(
+        "auto", f"autocast precision: {listing(TRAIN_PRECISIONS)}", choices=tuple(TRAIN_PRECISIONS)
+    )
     checkpoint_every: int = setting(500, "save a checkpoint every N iterations", low=1)
     preview_every: int = setting(200, "write a preview grid every N iterations", low=1)

@@ -173,7 +173,9 @@ class StopRequest:
         tqdm.write("swapcam train: stopping: saving a checkpoint (Ctrl-C again to quit without saving)")
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():  # signal handlers can only be installed there (not in e.g. a test thread)
+        if (
+            threading.current_thread() is threading.main_thread()
+        ):  # signal handlers can only be installed there (not in e.g. a test thread)
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
@@ -203,8 +205,14 @@ class LossLog:
         self._tensorboard = _tensorboard_writer(folder)
 
     def write(self, iteration: int, seconds: float, lr: float, losses: dict[str, float]) -> None:
-        self._writer.writerow({"iteration": iteration, "seconds": f"{seconds:.2f}", "lr": f"{lr:.3g}",
-                               **{k: f"{v:.5f}" for k, v in losses.items()}})
+        self._writer.writerow(
+            {
+                "iteration": iteration,
+                "seconds": f"{seconds:.2f}",
+                "lr": f"{lr:.3g}",
+                **{k: f"{v:.5f}" for k, v in losses.items()},
+            }
+        )
         self._file.flush()
         if self._tensorboard is not None:
             for key, value in losses.items():
@@ -240,16 +248,22 @@ class Trainer:
         torch.manual_seed(settings.seed)  # identical initial weights on every rank
         # torch's stubs lack Module.to's memory_format keyword (documented, and it works)
         self.model = build_model(dims).to(device, memory_format=self.memory_format)  # type: ignore[call-overload]
-        self.discriminator = (PatchDiscriminator(settings.gan_dims).to(device, memory_format=self.memory_format)  # type: ignore[call-overload]
-                              if settings.gan_power > 0 else None)
+        self.discriminator = (
+            PatchDiscriminator(settings.gan_dims).to(device, memory_format=self.memory_format)  # type: ignore[call-overload]
+            if settings.gan_power > 0
+            else None
+        )
         self.optimizer = self._adamw(self.model)
-        schedule = functools.partial(lr_factor, warmup=settings.warmup, decay=settings.decay_iterations,
-                                     floor=settings.lr_floor)
+        schedule = functools.partial(
+            lr_factor, warmup=settings.warmup, decay=settings.decay_iterations, floor=settings.lr_floor
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
         self.d_optimizer = self._adamw(self.discriminator) if self.discriminator is not None else None
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.autocast is torch.float16)
-        self.augment = {"source": Augmenter(settings.flip_source, settings.color_jitter, settings.random_warp),
-                        "target": Augmenter(settings.flip_target, settings.color_jitter, settings.random_warp)}
+        self.augment = {
+            "source": Augmenter(settings.flip_source, settings.color_jitter, settings.random_warp),
+            "target": Augmenter(settings.flip_target, settings.color_jitter, settings.random_warp),
+        }
         self.model_ddp = self._wrap(self.model)
         self.discriminator_ddp = self._wrap(self.discriminator) if self.discriminator is not None else None
 
@@ -268,8 +282,12 @@ class Trainer:
         return names + (["gan_g", "gan_d"] if self.discriminator is not None else []) + ["total"]
 
     def state(self) -> dict[str, Any]:
-        state = {"weights": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict()}
+        state = {
+            "weights": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
         if self.discriminator is not None:
             assert self.d_optimizer is not None  # made with the discriminator
             state["discriminator"] = self.discriminator.state_dict()
@@ -289,8 +307,9 @@ class Trainer:
             self.d_optimizer.load_state_dict(state["discriminator_optimizer"])
 
     def _batch(self, side: str, batch: dict[str, torch.Tensor]) -> Batch:
-        tensors = to_tensors(*(batch[k].to(self.device, non_blocking=True)
-                               for k in (side, f"{side}_mask", f"{side}_eyes_mouth")))
+        tensors = to_tensors(
+            *(batch[k].to(self.device, non_blocking=True) for k in (side, f"{side}_mask", f"{side}_eyes_mouth"))
+        )
         out = self.augment[side](*tensors)
         return dataclasses.replace(out, inputs=out.inputs.contiguous(memory_format=self.memory_format))
 
@@ -303,10 +322,19 @@ class Trainer:
             outputs = self.model_ddp(source.inputs, target.inputs)
         source_image, source_mask, target_image, target_mask = (o.float() for o in outputs)
         losses: dict[str, torch.Tensor] = {}
-        for side, image, mask, truth in (("source", source_image, source_mask, source),
-                                         ("target", target_image, target_mask, target)):
-            terms = reconstruction_losses(image, mask, truth.targets, truth.masks,
-                                          truth.eyes_mouth if s.eyes_mouth else None, s.pixel_loss, s.masked)
+        for side, image, mask, truth in (
+            ("source", source_image, source_mask, source),
+            ("target", target_image, target_mask, target),
+        ):
+            terms = reconstruction_losses(
+                image,
+                mask,
+                truth.targets,
+                truth.masks,
+                truth.eyes_mouth if s.eyes_mouth else None,
+                s.pixel_loss,
+                s.masked,
+            )
             losses.update({f"{side}_{k}": v for k, v in terms.items()})
         if self.discriminator is not None:
             soft = blur_mask(source.masks)
@@ -346,9 +374,15 @@ class Trainer:
             return images.float().permute(0, 2, 3, 1).cpu().numpy()
 
         src, dst = tensor(source_faces), tensor(target_faces)
-        return preview_grid([("source", numpy(src)), ("source rec", numpy(self.model.render(src, "source")[0])),
-                             ("target", numpy(dst)), ("target rec", numpy(self.model.render(dst, "target")[0])),
-                             ("swap", numpy(self.model.render(dst, "source")[0]))])
+        return preview_grid(
+            [
+                ("source", numpy(src)),
+                ("source rec", numpy(self.model.render(src, "source")[0])),
+                ("target", numpy(dst)),
+                ("target rec", numpy(self.model.render(dst, "target")[0])),
+                ("swap", numpy(self.model.render(dst, "source")[0])),
+            ]
+        )
 
 
 def train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings) -> TrainResult:
@@ -367,8 +401,9 @@ def train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings)
             torch_dist.destroy_process_group()
 
 
-def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings, dist: Distributed,
-           device: torch.device) -> TrainResult:
+def _train(
+    run: TrainRun, model_settings: ModelSettings, settings: TrainSettings, dist: Distributed, device: torch.device
+) -> TrainResult:
     checkpoint_path = run.out / CHECKPOINT_NAME
     if run.resume is None and checkpoint_path.exists():
         raise UserError(f"{run.out} already holds a training run: add --resume to continue it, or choose a new --out")
@@ -377,9 +412,11 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
     source_set, target_sets = open_facesets(run.source, run.targets, dims.resolution)
     info = source_set.info
     if saved is not None and (saved["card"]["coverage"], saved["card"]["y_offset"]) != (info.coverage, info.y_offset):
-        raise UserError(f"checkpoint {run.resume} was trained on crops of coverage {saved['card']['coverage']}, "
-                        f"y offset {saved['card']['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: "
-                        "resume with facesets extracted like the first ones")
+        raise UserError(
+            f"checkpoint {run.resume} was trained on crops of coverage {saved['card']['coverage']}, "
+            f"y offset {saved['card']['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: "
+            "resume with facesets extracted like the first ones"
+        )
     target_names = list(run.target_names or [t.folder.name for t in target_sets])
     if len(target_names) != len(target_sets):
         raise UserError(f"{len(target_names)} --target-name for {len(target_sets)} --target: give one name per target")
@@ -392,17 +429,37 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
     source_pool = FacePool([source_set], dims.resolution, settings.uniform_yaw)
     target_pool = FacePool(target_sets, dims.resolution, settings.uniform_yaw)
     dataset = PairDataset(source_pool, target_pool, settings.ct, settings.seed, dist.rank)
-    loader = make_loader(dataset, settings.batch_size, iteration * settings.batch_size, settings.workers,
-                         pin_memory=device.type == "cuda")
-    card = {"resolution": dims.resolution, "coverage": info.coverage, "y_offset": info.y_offset, "preset": preset,
-            "architecture": dims.arch, "identities": [run.source_name or source_set.folder.name, *target_names],
-            "training_data": {"source_faces": len(source_pool), "target_faces": len(target_pool),
-                              "target_facesets": len(target_sets)}}
+    loader = make_loader(
+        dataset,
+        settings.batch_size,
+        iteration * settings.batch_size,
+        settings.workers,
+        pin_memory=device.type == "cuda",
+    )
+    card = {
+        "resolution": dims.resolution,
+        "coverage": info.coverage,
+        "y_offset": info.y_offset,
+        "preset": preset,
+        "architecture": dims.arch,
+        "identities": [run.source_name or source_set.folder.name, *target_names],
+        "training_data": {
+            "source_faces": len(source_pool),
+            "target_faces": len(target_pool),
+            "target_facesets": len(target_sets),
+        },
+    }
 
     def checkpoint() -> None:
-        state = {"format": CHECKPOINT_FORMAT, "iteration": iteration, "seed": settings.seed,
-                 "model": {"preset": preset, "dims": dims.to_dict()}, "card": {**card, "iterations": iteration},
-                 "settings": to_dict(settings), **trainer.state()}
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "iteration": iteration,
+            "seed": settings.seed,
+            "model": {"preset": preset, "dims": dims.to_dict()},
+            "card": {**card, "iterations": iteration},
+            "settings": to_dict(settings),
+            **trainer.state(),
+        }
         save_checkpoint(checkpoint_path, state)
 
     writer = dist.rank == 0
@@ -423,8 +480,14 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
             assert holdout_log is not None  # made with the holdout
             holdout_log.write(iteration, time.monotonic() - started, holdout.psnr(trainer.model, device))
 
-    bar = tqdm(initial=iteration, total=settings.iterations or None, unit="it", dynamic_ncols=True,
-               disable=not (run.progress and writer), desc="train")
+    bar = tqdm(
+        initial=iteration,
+        total=settings.iterations or None,
+        unit="it",
+        dynamic_ncols=True,
+        disable=not (run.progress and writer),
+        desc="train",
+    )
     started, saved_at, reason = time.monotonic(), iteration, "interrupted"
     batches: Iterator = iter(loader)
     try:
@@ -442,9 +505,12 @@ def _train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings
                 assert log is not None  # made by the writer
                 log.write(iteration, time.monotonic() - started, lr, losses)
                 bar.update(1)
-                bar.set_postfix(src=f"{losses['source_dssim'] + losses['source_pixel']:.3f}",
-                                dst=f"{losses['target_dssim'] + losses['target_pixel']:.3f}",
-                                mask=f"{losses['source_mask'] + losses['target_mask']:.3f}", refresh=False)
+                bar.set_postfix(
+                    src=f"{losses['source_dssim'] + losses['source_pixel']:.3f}",
+                    dst=f"{losses['target_dssim'] + losses['target_pixel']:.3f}",
+                    mask=f"{losses['source_mask'] + losses['target_mask']:.3f}",
+                    refresh=False,
+                )
                 if iteration % settings.preview_every == 0:
                     preview()
                 if iteration % settings.checkpoint_every == 0:

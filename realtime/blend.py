@@ -46,8 +46,9 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
 
 
-def boundary_correction(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
-                        visible: np.ndarray | None = None) -> np.ndarray | None:
+def boundary_correction(
+    face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float, visible: np.ndarray | None = None
+) -> np.ndarray | None:
     """A smooth colour correction that, added to the face, makes it meet ``reference`` along the
     mask's edge.
 
@@ -86,8 +87,9 @@ def _robust_weights(difference: np.ndarray, edge: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + (size / scale) ** 2)
 
 
-def match_boundary(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
-                   visible: np.ndarray | None = None) -> np.ndarray:
+def match_boundary(
+    face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float, visible: np.ndarray | None = None
+) -> np.ndarray:
     """The face plus its :func:`boundary_correction`, clipped to 0..1 (the face itself when there is
     no edge)."""
     correction = boundary_correction(face, reference, mask, sigma, visible)
@@ -115,8 +117,9 @@ BLEND_MODES: Registry[BlendMode] = Registry("blend mode")
 
 
 @BLEND_MODES.register("alpha")
-def _no_correction(face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float,
-                   visible: np.ndarray | None = None) -> None:
+def _no_correction(
+    face: np.ndarray, reference: np.ndarray, mask: np.ndarray, sigma: float, visible: np.ndarray | None = None
+) -> None:
     """No correction: the face is pasted as it is."""
 
 
@@ -129,10 +132,12 @@ def scale_offset_matrix(size: int, scale: float, offset_x: float, offset_y: floa
     frame→crop matrix before pasting: sampling the crop at A(p) shows the face scaled by 1/A."""
     centre = (size - 1) / 2.0
     inverse = 1.0 / scale
-    return np.array([
-        [inverse, 0.0, centre - inverse * (centre + offset_x * size)],
-        [0.0, inverse, centre - inverse * (centre + offset_y * size)],
-    ])
+    return np.array(
+        [
+            [inverse, 0.0, centre - inverse * (centre + offset_x * size)],
+            [0.0, inverse, centre - inverse * (centre + offset_y * size)],
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -142,17 +147,31 @@ class BlendSettings(Settings):
     # seamless at 0.10 took the seam under 1 ΔE (1.23 pasted as is); narrower hid it better but handed
     # the camera person's face back (at 0.06 one cross swap showed the source in 14 % of frames, at
     # 0.02 on d6 12 %); averaging kept the colour jitter it adds below the camera's own.
-    mode: str = setting("seamless", "alpha: paste the face as the model made it; seamless: match its colour to the "
-                        "camera's along the mask edge, smoothly spread over the face", choices=tuple(BLEND_MODES.names()),
-                        flag="blend")
-    seam_width: float = setting(0.1, "how far into the face the seamless correction spreads, as a fraction of "
-                                "the crop size", low=0.01, high=0.5)
-    seam_smoothing: float = setting(0.3, "average the seamless correction over this many seconds (a time "
-                                    "constant), so the face's edge colour does not flicker; 0 = per frame",
-                                    low=0.0, high=5.0)
+    mode: str = setting(
+        "seamless",
+        "alpha: paste the face as the model made it; seamless: match its colour to the "
+        "camera's along the mask edge, smoothly spread over the face",
+        choices=tuple(BLEND_MODES.names()),
+        flag="blend",
+    )
+    seam_width: float = setting(
+        0.1, "how far into the face the seamless correction spreads, as a fraction of the crop size", low=0.01, high=0.5
+    )
+    seam_smoothing: float = setting(
+        0.3,
+        "average the seamless correction over this many seconds (a time "
+        "constant), so the face's edge colour does not flicker; 0 = per frame",
+        low=0.0,
+        high=5.0,
+    )
     sharpen: float = setting(0.0, "unsharp-mask amount on the swapped face (0 = off)", low=0.0, high=3.0)
-    detail: float = setting(0.0, "keep this share of the camera's fine skin texture, finer than the model can "
-                            "render, on the swapped face's skin (0 = off)", low=0.0, high=1.0)
+    detail: float = setting(
+        0.0,
+        "keep this share of the camera's fine skin texture, finer than the model can "
+        "render, on the swapped face's skin (0 = off)",
+        low=0.0,
+        high=1.0,
+    )
     face_scale: float = setting(1.0, "scale the pasted face about the crop centre", low=0.5, high=1.5)
     face_offset_x: float = setting(0.0, "move the pasted face right, fraction of the crop", low=-0.5, high=0.5)
     face_offset_y: float = setting(0.0, "move the pasted face down, fraction of the crop", low=-0.5, high=0.5)
@@ -168,11 +187,21 @@ class Blender:
         # features keep the swapped identity's own detail: grown by ~4 % of the crop, soft edges
         self._feature_grow = max(1, int(round(0.04 * size)))
         moved = (settings.face_scale, settings.face_offset_x, settings.face_offset_y) != (1.0, 0.0, 0.0)
-        self._paste_adjustment = (scale_offset_matrix(size, settings.face_scale, settings.face_offset_x,
-                                                      settings.face_offset_y) if moved else None)
+        self._paste_adjustment = (
+            scale_offset_matrix(size, settings.face_scale, settings.face_offset_x, settings.face_offset_y)
+            if moved
+            else None
+        )
 
-    def __call__(self, face: np.ndarray, reference: np.ndarray, face_mask: np.ndarray,
-                 visible: np.ndarray | None = None, media_time: float = 0.0, track: int = 0) -> np.ndarray:
+    def __call__(
+        self,
+        face: np.ndarray,
+        reference: np.ndarray,
+        face_mask: np.ndarray,
+        visible: np.ndarray | None = None,
+        media_time: float = 0.0,
+        track: int = 0,
+    ) -> np.ndarray:
         """face, reference (R, R, 3) float32, face_mask and visible (R, R) float32 → the face to paste.
         The correction of each tracked face is averaged over its recent frames (aligned space moves
         with the face, so the same pixel stays the same place on it)."""
@@ -199,8 +228,9 @@ class Blender:
         features = refine_mask(features, -grow - grow // 2, grow)
         return (skin * (1.0 - features) * self.settings.detail).astype(np.float32)
 
-    def paste(self, image: np.ndarray, face: np.ndarray, alpha: np.ndarray, matrix: np.ndarray,
-              detail: np.ndarray | None) -> None:
+    def paste(
+        self, image: np.ndarray, face: np.ndarray, alpha: np.ndarray, matrix: np.ndarray, detail: np.ndarray | None
+    ) -> None:
         """Paste the face (R, R, 3) with ``alpha`` (R, R) into ``image`` (H, W, 3) uint8 in place, through
         the frame→crop ``matrix`` (2, 3), moved and scaled as the settings ask."""
         if self._paste_adjustment is not None:

@@ -29,9 +29,13 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 @dataclass(frozen=True)
 class CaptureSettings(Settings):
     section = "capture"
-    pace: str = setting("auto", "live: frames arrive on their own clock and late ones are dropped; "
-                        "every: process every frame (offline); auto: live for camera and synthetic, "
-                        "every for files and images", choices=("auto", "live", "every"))
+    pace: str = setting(
+        "auto",
+        "live: frames arrive on their own clock and late ones are dropped; "
+        "every: process every frame (offline); auto: live for camera and synthetic, "
+        "every for files and images",
+        choices=("auto", "live", "every"),
+    )
     width: int = setting(1280, "camera width to request", low=16, high=7680)
     height: int = setting(720, "camera height to request", low=16, high=4320)
     fps: float = setting(30.0, "camera fps to request; pace of image folders", low=1.0, high=240.0)
@@ -105,8 +109,10 @@ class CameraSource:
         self.index = int(argument)
         self.capture = cv2.VideoCapture(self.index)
         if not self.capture.isOpened():
-            raise UserError(f"no camera at index {self.index}: connect one, try another index, "
-                            "or run without a camera using --input synthetic")
+            raise UserError(
+                f"no camera at index {self.index}: connect one, try another index, "
+                "or run without a camera using --input synthetic"
+            )
         self.capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
         self.capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
         self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
@@ -141,8 +147,7 @@ class FileSource:
         self.capture = cv2.VideoCapture(str(path))
         ok, first = self.capture.read() if self.capture.isOpened() else (False, None)
         if not ok:
-            raise UserError(f"cannot read video {path}: it is not a video OpenCV can decode "
-                            "(convert it to H.264 mp4)")
+            raise UserError(f"cannot read video {path}: it is not a video OpenCV can decode (convert it to H.264 mp4)")
         self._pending: np.ndarray | None = first
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 30.0
         self.length = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
@@ -287,10 +292,12 @@ class InputKind:
 SOURCES: Registry[InputKind] = Registry("input kind")
 SOURCES.register("camera")(InputKind(CameraSource, "live", True, "camera:N", default_argument="0"))
 SOURCES.register("file")(InputKind(FileSource, "every", False, "file:PATH", path=True, example="clip.mp4"))
-SOURCES.register("images")(InputKind(ImageFolderSource, "every", False, "images:DIR", path=True, example="frames/",
-                                      still_images=True))
-SOURCES.register("synthetic")(InputKind(SyntheticSource, "live", True, "synthetic",
-                                        options="[:identity=NAME,seed=N,fps=F,size=WxH]"))
+SOURCES.register("images")(
+    InputKind(ImageFolderSource, "every", False, "images:DIR", path=True, example="frames/", still_images=True)
+)
+SOURCES.register("synthetic")(
+    InputKind(SyntheticSource, "live", True, "synthetic", options="[:identity=NAME,seed=N,fps=F,size=WxH]")
+)
 
 
 def input_usage(short: bool = False) -> str:

@@ -42,7 +42,9 @@ class LiveCommand:
         parser.add_argument("--input", default="camera:0", help=f"{input_usage()} (default: camera:0)")
         parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the demo model")
         parser.add_argument("--output", default="window", help=f"{output_usage()} (default: window)")
-        parser.add_argument("--report", metavar="PATH.json", help="write the run report (counts, fps, latency, stages) as JSON")
+        parser.add_argument(
+            "--report", metavar="PATH.json", help="write the run report (counts, fps, latency, stages) as JSON"
+        )
         parser.add_argument("--config", metavar="PATH.toml", help="settings file with [capture], [mask], … sections")
         for settings_class in LIVE_SETTINGS:
             add_arguments(parser, settings_class)
@@ -53,11 +55,16 @@ class LiveCommand:
 
         model = args.model
         if model is None:
-            print(f"swapcam: no --model given: using the demo model ({DEMO_MODEL.name}, synthetic identity bo)",
-                  file=sys.stderr)
+            print(
+                f"swapcam: no --model given: using the demo model ({DEMO_MODEL.name}, synthetic identity bo)",
+                file=sys.stderr,
+            )
             model = DEMO_MODEL
-        run_live(LiveRun(input=args.input, model=model, output=args.output, config=live_config(args),
-                         report_path=args.report))
+        run_live(
+            LiveRun(
+                input=args.input, model=model, output=args.output, config=live_config(args), report_path=args.report
+            )
+        )
         return 0
 
 
@@ -66,8 +73,9 @@ def live_config(args: argparse.Namespace):
     from .live import LiveConfig
 
     config_file = load_config(args.config)
-    return LiveConfig(**{name: from_sources(type(default), args, config_file)
-                         for name, default in vars(LiveConfig()).items()})
+    return LiveConfig(
+        **{name: from_sources(type(default), args, config_file) for name, default in vars(LiveConfig()).items()}
+    )
 
 
 class DemoCommand:
@@ -116,9 +124,10 @@ class InfoCommand:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(prog="swapcam", description="Real-time face swap for video calls, demos and latency work.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
-                                     parser_class=OneLineErrorParser)
+    parser = OneLineErrorParser(
+        prog="swapcam", description="Real-time face swap for video calls, demos and latency work."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineErrorParser)
     for entry in sorted(entry_points(group="swapcam.commands"), key=lambda e: e.name):
         command: Command = entry.load()()
         sub = commands.add_parser(entry.name, help=command.help, description=command.help)

@@ -40,6 +40,7 @@ _COV_EPS = 1e-5
 # its mean is shifted but its spread is left alone instead of being scaled by a huge ratio.
 _FLAT_STD = 1e-3
 
+
 def _weighted_mean_cov(pixels: np.ndarray, weights: np.ndarray, total: float) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean (3,) and covariance (3, 3), float64, of pixels (N, 3) float32 with weights (N,).
 
@@ -130,8 +131,10 @@ def _rct_statistics(face: np.ndarray, reference: np.ndarray, mask: np.ndarray) -
     weights, total = _weights(mask)
     if total < _MIN_WEIGHT:
         return None
-    return (*_weighted_mean_var(bgr_to_lab(face).reshape(-1, 3), weights, total),
-            *_weighted_mean_var(bgr_to_lab(reference).reshape(-1, 3), weights, total))
+    return (
+        *_weighted_mean_var(bgr_to_lab(face).reshape(-1, 3), weights, total),
+        *_weighted_mean_var(bgr_to_lab(reference).reshape(-1, 3), weights, total),
+    )
 
 
 def _rct_apply(face: np.ndarray, stats: Stats) -> np.ndarray:
@@ -152,11 +155,15 @@ def _gaussian_statistics(face: np.ndarray, reference: np.ndarray, mask: np.ndarr
     weights, total = _weights(mask)
     if total < _MIN_WEIGHT:
         return None
-    return (*_weighted_mean_cov(face.reshape(-1, 3), weights, total),
-            *_weighted_mean_cov(reference.reshape(-1, 3), weights, total))
+    return (
+        *_weighted_mean_cov(face.reshape(-1, 3), weights, total),
+        *_weighted_mean_cov(reference.reshape(-1, 3), weights, total),
+    )
 
 
-def _gaussian_apply(linear_map: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[np.ndarray, Stats], np.ndarray]:
+def _gaussian_apply(
+    linear_map: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> Callable[[np.ndarray, Stats], np.ndarray]:
     """``x → A (x − μ_f) + μ_r`` with ``A = linear_map(C_f, C_r)``."""
 
     def apply(face: np.ndarray, stats: Stats) -> np.ndarray:
@@ -221,13 +228,20 @@ COLOR_TRANSFERS.register("sot")(ColorTransfer(_sot_statistics, _sot_apply, smoot
 @dataclass(frozen=True)
 class ColorSettings(Settings):
     section = "color"
-    mode: str = setting("rct", "colour transfer toward the camera face", choices=tuple(COLOR_TRANSFERS.names()),
-                        flag="color")
+    mode: str = setting(
+        "rct", "colour transfer toward the camera face", choices=tuple(COLOR_TRANSFERS.names()), flag="color"
+    )
     # 0.3 s: on real clips the face's mean colour then moved frame to frame 0.85x as much as the
     # camera's instead of 1.02x, at no cost in PSNR or seam (benchmarks/RESULTS.md, quality)
-    smoothing: float = setting(0.3, "average the colour statistics over this many seconds (a time constant), so "
-                               "the face's colour does not jump between frames; 0 = per frame; sot is never "
-                               "averaged", low=0.0, high=5.0, flag="color-smoothing")
+    smoothing: float = setting(
+        0.3,
+        "average the colour statistics over this many seconds (a time constant), so "
+        "the face's colour does not jump between frames; 0 = per frame; sot is never "
+        "averaged",
+        low=0.0,
+        high=5.0,
+        flag="color-smoothing",
+    )
 
 
 class ColorMatcher:
@@ -239,8 +253,9 @@ class ColorMatcher:
         self.transfer = COLOR_TRANSFERS.get(settings.mode)
         self._average = TrackAverage(settings.smoothing if self.transfer.smoothable else 0.0)
 
-    def __call__(self, face: np.ndarray, reference: np.ndarray, mask: np.ndarray, media_time: float,
-                 track: int = 0) -> np.ndarray:
+    def __call__(
+        self, face: np.ndarray, reference: np.ndarray, mask: np.ndarray, media_time: float, track: int = 0
+    ) -> np.ndarray:
         """face, reference: (r, r, 3) float32 0..1 BGR; mask: (r, r) float32 weights → recoloured face."""
         stats = self.transfer.statistics(face, reference, mask)
         if stats is None:

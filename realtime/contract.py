@@ -72,7 +72,9 @@ class ModelCard:
             values["identities"] = tuple(values.get("identities", ()))
             card = cls(**values)
         except (ValueError, TypeError) as err:
-            raise ContractError(f"model card under '{CARD_KEY}' is not valid JSON for a card ({err}): re-export the model") from None
+            raise ContractError(
+                f"model card under '{CARD_KEY}' is not valid JSON for a card ({err}): re-export the model"
+            ) from None
         if card.resolution != resolution:
             raise ContractError(
                 f"model card says resolution {card.resolution} but in_face is {resolution}x{resolution}: re-export the model"
@@ -104,10 +106,14 @@ def check_io(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> Mod
     by_name = {t.name: t for t in inputs}
     if INPUT_FACE not in by_name:
         present = ", ".join(t.name for t in inputs) or "none"
-        raise ContractError(f"model has no input '{INPUT_FACE}' (its inputs: {present}): export it with the swapcam contract")
+        raise ContractError(
+            f"model has no input '{INPUT_FACE}' (its inputs: {present}): export it with the swapcam contract"
+        )
     extra = [t.name for t in inputs if t.name not in (INPUT_FACE, INPUT_MORPH)]
     if extra:
-        raise ContractError(f"model has unexpected input '{extra[0]}': only '{INPUT_FACE}' and '{INPUT_MORPH}' are allowed")
+        raise ContractError(
+            f"model has unexpected input '{extra[0]}': only '{INPUT_FACE}' and '{INPUT_MORPH}' are allowed"
+        )
     face = by_name[INPUT_FACE]
     if face.type != FLOAT_TYPE:
         raise ContractError(f"input '{INPUT_FACE}' is {face.type}, expected float32: export with float32 inputs")
@@ -128,6 +134,8 @@ def check_io(inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]) -> Mod
             raise ContractError(f"output '{out.name}' is {out.type}, expected float32")
         expected = [None, height, width, channels]
         shape = list(out.shape)
-        if len(shape) != 4 or any(isinstance(got, int) and want is not None and got != want for got, want in zip(shape, expected, strict=True)):
+        if len(shape) != 4 or any(
+            isinstance(got, int) and want is not None and got != want for got, want in zip(shape, expected, strict=True)
+        ):
             raise ContractError(f"output '{out.name}' has shape {shape}, expected [N,{height},{width},{channels}]")
     return ModelIO(resolution=height, has_morph=INPUT_MORPH in by_name)

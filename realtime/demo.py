@@ -34,12 +34,18 @@ class DemoSettings(Settings):
     section = "demo"
     seconds: float = setting(10.0, "length of the demo", low=1.0, high=3600.0)
     video: str = setting("demo.mp4", "side-by-side video to write")
-    output: str = setting("auto", "also stream the swapped frames: auto (virtual camera when one exists), "
-                          "virtualcam, window or null", choices=("auto", "virtualcam", "window", "null"))
+    output: str = setting(
+        "auto",
+        "also stream the swapped frames: auto (virtual camera when one exists), virtualcam, window or null",
+        choices=("auto", "virtualcam", "window", "null"),
+    )
     # rct, as swapcam live: with the seamless edge, "none" left bo's dark face in the middle of a rim
     # graded into ada's pale skin, a two-tone patch
-    color: str = setting("rct", "colour transfer (none keeps bo's own skin tone, with a visible edge)",
-                         choices=tuple(COLOR_TRANSFERS.names()))
+    color: str = setting(
+        "rct",
+        "colour transfer (none keeps bo's own skin tone, with a visible edge)",
+        choices=tuple(COLOR_TRANSFERS.names()),
+    )
 
 
 def _text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float = 0.45) -> None:
@@ -56,8 +62,11 @@ def side_by_side(result: Processed) -> np.ndarray:
     panel = np.hstack([original, result.image])
     width = original.shape[1]
     _text(panel, "camera (synthetic: ada)", (10, 22))
-    _text(panel, "swapcam output (demo model: bo)" if result.faces_swapped else f"passed through ({result.fault or 'no face'})",
-          (width + 10, 22))
+    _text(
+        panel,
+        "swapcam output (demo model: bo)" if result.faces_swapped else f"passed through ({result.fault or 'no face'})",
+        (width + 10, 22),
+    )
     for row, (stage, ms) in enumerate(result.stages_ms.items()):
         _text(panel, f"{stage:<9} {ms:5.1f} ms", (width + 10, 46 + 16 * row), 0.4)
     return panel
@@ -70,8 +79,11 @@ def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
     outputs = ("virtualcam", "null") if settings.output == "auto" else (settings.output,)
     # the demo sets its length and colour mode; every other setting (a config file's [color]
     # smoothing, [pipeline] queue depth, …) stays as given
-    config = dataclasses.replace(config, pipeline=config.pipeline.replace(seconds=settings.seconds),
-                                 color=config.color.replace(mode=settings.color))
+    config = dataclasses.replace(
+        config,
+        pipeline=config.pipeline.replace(seconds=settings.seconds),
+        color=config.color.replace(mode=settings.color),
+    )
     video: FileSink | None = None
 
     def record(result: Processed) -> None:
@@ -85,14 +97,24 @@ def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
     try:
         for output in outputs:
             try:
-                report = run_live(LiveRun(input=DEMO_INPUT, model=DEMO_MODEL, output=output, config=config,
-                                          on_output=record, keep_original=True))
+                report = run_live(
+                    LiveRun(
+                        input=DEMO_INPUT,
+                        model=DEMO_MODEL,
+                        output=output,
+                        config=config,
+                        on_output=record,
+                        keep_original=True,
+                    )
+                )
                 break
             except UserError as err:
                 if settings.output != "auto" or output != "virtualcam":
                     raise
-                print(f"swapcam demo: no virtual camera ({str(err).split(':')[0]}); writing {settings.video} only",
-                      file=sys.stderr)
+                print(
+                    f"swapcam demo: no virtual camera ({str(err).split(':')[0]}); writing {settings.video} only",
+                    file=sys.stderr,
+                )
     finally:
         if video is not None:
             video.close()

@@ -97,13 +97,15 @@ class MediapipeDetector:
     def __init__(self, settings: DetectSettings, static: bool = False):
         import mediapipe as mp
 
-        self._mesh = MediapipeRunner(mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=settings.max_faces,
-            refine_landmarks=False,
-            min_detection_confidence=settings.min_confidence,
-            min_tracking_confidence=settings.min_tracking,
-        ))
+        self._mesh = MediapipeRunner(
+            mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static,
+                max_num_faces=settings.max_faces,
+                refine_landmarks=False,
+                min_detection_confidence=settings.min_confidence,
+                min_tracking_confidence=settings.min_tracking,
+            )
+        )
 
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
         return self._mesh.landmarks(frame, "multi_face_landmarks", N_LANDMARKS)
@@ -123,8 +125,7 @@ class DetectSettings(Settings):
     max_faces: int = setting(1, "most faces to track", low=1, high=8)
     choose: str = setting("largest", "which faces to swap", choices=tuple(FACE_CHOICES.names()))
     min_confidence: float = setting(0.5, "face detector confidence to start a track", low=0.05, high=0.99)
-    min_tracking: float = setting(0.5, "landmark confidence to keep a track without re-detecting",
-                                  low=0.05, high=0.99)
+    min_tracking: float = setting(0.5, "landmark confidence to keep a track without re-detecting", low=0.05, high=0.99)
 
 
 def make_detector(settings: DetectSettings) -> Detector:

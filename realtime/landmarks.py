@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+# index tables, laid out as rows of numbers
+# fmt: off
 #: the face outline, a loop starting at the top of the forehead (10)
 FACE_OVAL = np.array([
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
@@ -39,6 +41,7 @@ NOSE_TIP = np.array([5, 275, 278, 294, 327, 326, 2, 97, 98, 64, 48, 45], np.intp
 #: (upper, lower) lid midpoints of the right and left eye, and the inner-lip midpoints
 EYE_OPENING_PAIRS = np.array([[159, 145], [386, 374]], np.intp)
 MOUTH_OPENING_PAIR = np.array([13, 14], np.intp)
+# fmt: on
 
 
 def inter_ocular(landmarks: np.ndarray) -> float:

@@ -132,10 +132,18 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
     )
     detector = make_detector(cfg.detect)
     occlusion = HandOcclusion(cfg.occlusion) if cfg.occlusion.hands else None
-    processor = FrameProcessor(detector, LandmarkStabilizer(cfg.stabilize), aligner, swapper,
-                               MaskBuilder(cfg.mask, swapper.resolution), ColorMatcher(cfg.color),
-                               Blender(cfg.blend, swapper.resolution), cfg.detect.choose, run.keep_original,
-                               occlusion)
+    processor = FrameProcessor(
+        detector,
+        LandmarkStabilizer(cfg.stabilize),
+        aligner,
+        swapper,
+        MaskBuilder(cfg.mask, swapper.resolution),
+        ColorMatcher(cfg.color),
+        Blender(cfg.blend, swapper.resolution),
+        cfg.detect.choose,
+        run.keep_original,
+        occlusion,
+    )
     warm_up(swapper.resolution, processor.color.transfer)
     source = open_source(run.input, cfg.capture)
     sink: Sink | None = None
@@ -147,8 +155,10 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         sink = open_sink(run.output, width, height, source.fps, cfg.output)
         if cfg.output.label:
             sink = LabelledSink(sink, cfg.output.label)
-        log(f"swapcam: {run.input} ({width}x{height} @ {source.fps:.3g} fps, {'live' if source.live else 'every frame'}) "
-            f"→ {swapper.name} [{swapper.provider}, {swapper.resolution}px, coverage {aligner.coverage}] → {run.output}")
+        log(
+            f"swapcam: {run.input} ({width}x{height} @ {source.fps:.3g} fps, {'live' if source.live else 'every frame'}) "
+            f"→ {swapper.name} [{swapper.provider}, {swapper.resolution}px, coverage {aligner.coverage}] → {run.output}"
+        )
         pipeline = Pipeline(_Replay(source, first), processor, sink, width, height, cfg.pipeline, run.on_output)
         stats = pipeline.run()
     finally:
@@ -159,9 +169,17 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         if sink is not None:
             sink.close()
     report = stats.report(
-        input=run.input, output=run.output, model=swapper.name, provider=swapper.provider,
-        resolution=swapper.resolution, coverage=aligner.coverage, width=width, height=height,
-        input_fps=round(source.fps, 3), swapcam_version=__version__, peak_rss_mb=peak_rss_mb(),
+        input=run.input,
+        output=run.output,
+        model=swapper.name,
+        provider=swapper.provider,
+        resolution=swapper.resolution,
+        coverage=aligner.coverage,
+        width=width,
+        height=height,
+        input_fps=round(source.fps, 3),
+        swapcam_version=__version__,
+        peak_rss_mb=peak_rss_mb(),
         settings={name: to_dict(value) for name, value in vars(cfg).items()},
     )
     for line in summary_lines(report):

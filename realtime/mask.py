@@ -35,21 +35,30 @@ class MaskSettings(Settings):
     section = "mask"
     model_mask: str = setting("both", "which model masks to use", choices=tuple(MODEL_MASKS.names()))
     hull: bool = setting(True, "limit the swap to the landmark face outline")
-    erode: float = setting(0.02, "shrink (+) or grow (-) the mask, as a fraction of the crop size",
-                           low=-0.2, high=0.2, flag="mask-erode")
-    blur: float = setting(0.05, "feather width as a fraction of the crop size", low=0.0, high=0.5,
-                          flag="mask-blur")
+    erode: float = setting(
+        0.02, "shrink (+) or grow (-) the mask, as a fraction of the crop size", low=-0.2, high=0.2, flag="mask-erode"
+    )
+    blur: float = setting(0.05, "feather width as a fraction of the crop size", low=0.0, high=0.5, flag="mask-blur")
     opacity: float = setting(1.0, "how much of the swapped face shows (0 = none)", low=0.0, high=1.0)
     # The mouth is kept by default: on real clips the mouth-opening correlation went from 0.64 to 0.92
     # and cross swaps showed the source as often as before. Keeping the eyes too took the eye-opening
     # correlation from 0.2 to 0.82 and self-swap PSNR up 1.7 dB, but with models trained minutes on a
     # CPU it handed the face back: the source in 52 % of the median cross swap's frames (RESULTS.md).
-    keep_mouth: float = setting(1.0, "show the camera person's mouth interior (teeth, tongue) through the swap: "
-                                "0 = off, 1 = fully", low=0.0, high=1.0)
-    keep_eyes: float = setting(0.0, "show the camera person's eyes (gaze, blinks) through the swap: 0 = off, "
-                               "1 = fully", low=0.0, high=1.0)
-    feature_grow: float = setting(0.01, "grow the kept mouth and eye regions by this fraction of the crop "
-                                  "(negative shrinks them)", low=-0.05, high=0.1)
+    keep_mouth: float = setting(
+        1.0,
+        "show the camera person's mouth interior (teeth, tongue) through the swap: 0 = off, 1 = fully",
+        low=0.0,
+        high=1.0,
+    )
+    keep_eyes: float = setting(
+        0.0, "show the camera person's eyes (gaze, blinks) through the swap: 0 = off, 1 = fully", low=0.0, high=1.0
+    )
+    feature_grow: float = setting(
+        0.01,
+        "grow the kept mouth and eye regions by this fraction of the crop (negative shrinks them)",
+        low=-0.05,
+        high=0.1,
+    )
 
 
 def hull_mask(points: np.ndarray, size: int) -> np.ndarray:
@@ -88,9 +97,9 @@ def refine_mask(mask: np.ndarray, erode_px: int, blur_px: int) -> np.ndarray:
 class FaceMasks:
     """The mask stage's output, each (R, R) float32 0..1 in aligned space."""
 
-    face: np.ndarray   # the whole swapped face, feathered (its edge is where the seam is)
+    face: np.ndarray  # the whole swapped face, feathered (its edge is where the seam is)
     alpha: np.ndarray  # the blend mask: face without the kept mouth/eyes, times the opacity
-    skin: np.ndarray   # colour-statistics weights: face without eyes and mouth interior (nor occluders)
+    skin: np.ndarray  # colour-statistics weights: face without eyes and mouth interior (nor occluders)
     visible: np.ndarray | None = None  # 1 − occluders (hands in front of the face); None: nothing in front
 
 
@@ -109,12 +118,18 @@ class MaskBuilder:
         """(mouth interior, both eyes), grown and feathered: (R, R) float32 0..1 each."""
         grow, blur = self.feature_grow_px, self.feature_blur_px
         mouth = refine_mask(polygon_mask(aligned_landmarks[MOUTH_INNER], self.size), -grow - blur // 2, blur)
-        eyes = np.maximum(polygon_mask(aligned_landmarks[RIGHT_EYE], self.size),
-                          polygon_mask(aligned_landmarks[LEFT_EYE], self.size))
+        eyes = np.maximum(
+            polygon_mask(aligned_landmarks[RIGHT_EYE], self.size), polygon_mask(aligned_landmarks[LEFT_EYE], self.size)
+        )
         return mouth, refine_mask(eyes, -grow - blur // 2, blur)
 
-    def __call__(self, face_mask: np.ndarray, celeb_mask: np.ndarray, aligned_landmarks: np.ndarray,
-                 occluder: np.ndarray | None = None) -> FaceMasks:
+    def __call__(
+        self,
+        face_mask: np.ndarray,
+        celeb_mask: np.ndarray,
+        aligned_landmarks: np.ndarray,
+        occluder: np.ndarray | None = None,
+    ) -> FaceMasks:
         """Model masks (R, R) float32, the face's landmarks in crop pixels and what covers the face
         ((R, R) float32 0..1, or None) → :class:`FaceMasks`."""
         s = self.settings

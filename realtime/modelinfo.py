@@ -115,4 +115,3 @@ def model_info(path: str | Path, settings: SwapSettings = SwapSettings(), runs: 
         provider=swapper.provider,
         ms_per_face=ms_per_face,
     )
-

@@ -22,10 +22,13 @@ from .settings import Settings, setting
 
 # mediapipe hand landmark topology: wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; little 17-20.
 _PALM = np.array([0, 1, 5, 9, 13, 17], np.intp)
+# a table of the hand's bones
+# fmt: off
 _BONES = ((1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12),
           (13, 14), (14, 15), (15, 16), (17, 18), (18, 19), (19, 20), (0, 1), (0, 5), (0, 17))
-_FINGER_WIDTH = 0.3   # of the palm width (index to little knuckle): a finger and the tracker's slack
-_FOREARM = 1.2        # forearm drawn this many wrist-to-middle-knuckle lengths past the wrist
+# fmt: on
+_FINGER_WIDTH = 0.3  # of the palm width (index to little knuckle): a finger and the tracker's slack
+_FOREARM = 1.2  # forearm drawn this many wrist-to-middle-knuckle lengths past the wrist
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,12 @@ class OcclusionSettings(Settings):
     section = "occlusion"
     # On by default: the 720p live int8 pipeline still streams 30 fps with p95 28 ms with it (7 ms a
     # frame), and a hand over the face stays a hand (RESULTS.md)
-    hands: bool = setting(True, "keep hands in front of the face: track them (mediapipe Hands) and cut them "
-                          "out of the swap")
-    hand_grow: float = setting(1.0, "scale of the hand's outline thickness (1 = a finger and the tracker's error)",
-                               low=0.5, high=3.0)
+    hands: bool = setting(
+        True, "keep hands in front of the face: track them (mediapipe Hands) and cut them out of the swap"
+    )
+    hand_grow: float = setting(
+        1.0, "scale of the hand's outline thickness (1 = a finger and the tracker's error)", low=0.5, high=3.0
+    )
 
 
 def hand_mask(points: np.ndarray, size: int, grow: float = 1.0) -> np.ndarray:
@@ -50,8 +55,15 @@ def hand_mask(points: np.ndarray, size: int, grow: float = 1.0) -> np.ndarray:
         cv2.line(mask, tuple(fixed[a]), tuple(fixed[b]), 255, thickness, cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     wrist, knuckle = points[0], points[9]
     elbow = wrist + _FOREARM * (wrist - knuckle)
-    cv2.line(mask, tuple(fixed[0]), tuple(np.round(elbow * 16).astype(np.int32)), 255,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
-             max(1, int(round(0.9 * grow * palm_width))), cv2.LINE_8, shift=4)
+    cv2.line(
+        mask,
+        tuple(fixed[0]),
+        tuple(np.round(elbow * 16).astype(np.int32)),
+        255,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        max(1, int(round(0.9 * grow * palm_width))),
+        cv2.LINE_8,
+        shift=4,
+    )
     return mask.astype(np.float32) * (1.0 / 255.0)
 
 
@@ -77,9 +89,15 @@ class HandOcclusion:
         import mediapipe as mp
 
         self.settings = settings
-        self._hands = MediapipeRunner(mp.solutions.hands.Hands(
-            static_image_mode=False, max_num_hands=max_hands, model_complexity=0,
-            min_detection_confidence=0.5, min_tracking_confidence=0.5))
+        self._hands = MediapipeRunner(
+            mp.solutions.hands.Hands(
+                static_image_mode=False,
+                max_num_hands=max_hands,
+                model_complexity=0,
+                min_detection_confidence=0.5,
+                min_tracking_confidence=0.5,
+            )
+        )
 
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
         """frame (H, W, 3) uint8 BGR → list of (21, 2) float32 pixel landmarks, one per hand."""

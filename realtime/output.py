@@ -18,7 +18,7 @@ from .settings import Settings, setting
 
 VIRTUALCAM_FIX = {
     "linux": "install v4l2loopback (sudo apt install v4l2loopback-dkms; "
-             "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=swapcam)",
+    "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=swapcam)",
     "win32": "install OBS Studio 30+ and start its Virtual Camera once, or install Unity Capture",
     "darwin": "install OBS Studio 30+ and start its Virtual Camera once (System Settings may ask to allow the extension)",
 }
@@ -30,8 +30,11 @@ class OutputSettings(Settings):
     device: str | None = setting(None, "virtual camera device, e.g. /dev/video10 (default: the first free one)")
     backend: str | None = setting(None, "pyvirtualcam backend: v4l2loopback, obs or unitycapture (default: auto)")
     codec: str = setting("mp4v", "FourCC of the video codec for file output")
-    label: str = setting(DEFAULT_LABEL, "disclosure label drawn on every output frame "
-                         "(\"\" to leave frames unlabelled, e.g. when the call itself discloses it)")
+    label: str = setting(
+        DEFAULT_LABEL,
+        "disclosure label drawn on every output frame "
+        '("" to leave frames unlabelled, e.g. when the call itself discloses it)',
+    )
 
 
 class Sink(Protocol):
@@ -47,6 +50,7 @@ class Sink(Protocol):
 
 class NullSink:
     closed_by_user = False
+
     def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
         pass
 
@@ -59,6 +63,7 @@ class NullSink:
 
 class FileSink:
     closed_by_user = False
+
     def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
         if not argument:
             raise UserError("output file: needs a path, e.g. --output file:out.mp4")
@@ -68,8 +73,9 @@ class FileSink:
         self.path = path
         self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*settings.codec), fps, (width, height))
         if not self.writer.isOpened():
-            raise UserError(f"cannot write video {path} with codec {settings.codec}: "
-                            "use a .mp4 or .avi name, or another --codec")
+            raise UserError(
+                f"cannot write video {path} with codec {settings.codec}: use a .mp4 or .avi name, or another --codec"
+            )
 
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(frame)
@@ -99,11 +105,18 @@ class WindowSink:
 
 class VirtualCameraSink:
     """pyvirtualcam with BGR frames handed over as they are (the backend converts once)."""
+
     closed_by_user = False
 
-
-    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings,
-                 camera_class: Callable | None = None):
+    def __init__(
+        self,
+        argument: str,
+        width: int,
+        height: int,
+        fps: float,
+        settings: OutputSettings,
+        camera_class: Callable | None = None,
+    ):
         if camera_class is None:
             import pyvirtualcam
 
@@ -111,8 +124,14 @@ class VirtualCameraSink:
         from pyvirtualcam import PixelFormat
 
         try:
-            self.camera = camera_class(width=width, height=height, fps=fps, fmt=PixelFormat.BGR,
-                                       device=settings.device, backend=settings.backend)
+            self.camera = camera_class(
+                width=width,
+                height=height,
+                fps=fps,
+                fmt=PixelFormat.BGR,
+                device=settings.device,
+                backend=settings.backend,
+            )
         except (RuntimeError, ValueError) as err:
             fix = VIRTUALCAM_FIX.get(sys.platform, VIRTUALCAM_FIX["linux"])
             reason = str(err).strip().splitlines()[0] if str(err).strip() else "no backend"

@@ -55,11 +55,11 @@ class FrameFault(Exception):
 @dataclass
 class Processed:
     frame: Frame
-    image: np.ndarray                      # (H, W, 3) uint8 BGR, what goes to the sink
+    image: np.ndarray  # (H, W, 3) uint8 BGR, what goes to the sink
     faces_swapped: int = 0
-    fault: str | None = None               # why the original passed through (None = swapped or no face)
+    fault: str | None = None  # why the original passed through (None = swapped or no face)
     stages_ms: dict[str, float] = field(default_factory=dict)
-    original: np.ndarray | None = None     # the frame before swapping, when the processor keeps it
+    original: np.ndarray | None = None  # the frame before swapping, when the processor keeps it
 
 
 class StageClock:
@@ -101,9 +101,19 @@ def conform(image: object, width: int, height: int) -> np.ndarray:
 class FrameProcessor:
     """detect → (occlusion) → stabilize → align → swap → mask → colour → blend for one frame at a time."""
 
-    def __init__(self, detector: Detector, stabilizer: LandmarkStabilizer, aligner: Aligner, swapper: Swapper,
-                 masker: MaskBuilder, color: ColorMatcher, blender: Blender, choose: str, keep_original: bool = False,
-                 occlusion: HandOcclusion | None = None):
+    def __init__(
+        self,
+        detector: Detector,
+        stabilizer: LandmarkStabilizer,
+        aligner: Aligner,
+        swapper: Swapper,
+        masker: MaskBuilder,
+        color: ColorMatcher,
+        blender: Blender,
+        choose: str,
+        keep_original: bool = False,
+        occlusion: HandOcclusion | None = None,
+    ):
         self.keep_original = keep_original
         self.detector = detector
         self.stabilizer = stabilizer
@@ -221,9 +231,16 @@ class FrameQueue:
 class Pipeline:
     """Runs source → processor → sink until the input ends, a limit is reached or Ctrl-C."""
 
-    def __init__(self, source: Source, process: Callable[[Frame, int, int], Processed], sink: Sink,
-                 width: int, height: int, settings: PipelineSettings = PipelineSettings(),
-                 on_output: Callable[[Processed], None] | None = None):
+    def __init__(
+        self,
+        source: Source,
+        process: Callable[[Frame, int, int], Processed],
+        sink: Sink,
+        width: int,
+        height: int,
+        settings: PipelineSettings = PipelineSettings(),
+        on_output: Callable[[Processed], None] | None = None,
+    ):
         self.source = source
         self.process = process
         self.sink = sink
@@ -260,8 +277,10 @@ class Pipeline:
             self.processed.close()
 
     def run(self) -> RunStats:
-        threads = [threading.Thread(target=self._capture_loop, name="capture", daemon=True),
-                   threading.Thread(target=self._process_loop, name="process", daemon=True)]
+        threads = [
+            threading.Thread(target=self._capture_loop, name="capture", daemon=True),
+            threading.Thread(target=self._process_loop, name="process", daemon=True),
+        ]
         for thread in threads:
             thread.start()
         started = time.perf_counter()
@@ -281,7 +300,7 @@ class Pipeline:
             self.processed.close()
             for thread in threads:
                 thread.join(timeout=5)
-            self.stats.dropped = (self.source.skipped + self.captured.dropped + self.processed.dropped)
+            self.stats.dropped = self.source.skipped + self.captured.dropped + self.processed.dropped
         if self._errors:
             raise self._errors[0]
         return self.stats

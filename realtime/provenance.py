@@ -22,10 +22,18 @@ def draw_label(image: np.ndarray, text: str) -> None:
     margin = max(4, round(6 * scale))
     x0, y1 = margin, height - margin
     y0 = y1 - text_height - baseline - 2 * margin
-    region = image[max(0, y0):y1, x0:x0 + width + 2 * margin]
+    region = image[max(0, y0) : y1, x0 : x0 + width + 2 * margin]
     region //= 3  # darken rather than cover, so the picture stays visible behind the text
-    cv2.putText(image, text, (x0 + margin, y1 - margin - baseline), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.putText(
+        image,
+        text,
+        (x0 + margin, y1 - margin - baseline),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        scale,
+        (255, 255, 255),
+        thickness,
+        cv2.LINE_AA,
+    )
 
 
 class LabelledSink:

@@ -37,9 +37,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise UserError(
-                f"unknown {self.kind} {name!r}: choose one of {', '.join(self.names())}"
-            ) from None
+            raise UserError(f"unknown {self.kind} {name!r}: choose one of {', '.join(self.names())}") from None
 
     def names(self) -> list[str]:
         return list(self._items)

@@ -114,8 +114,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     if report["faults"]:
         lines.append("passed through: " + ", ".join(f"{k} {v}" for k, v in report["faults"].items()))
     if report["stages_ms"]:
-        lines.append("stage ms (p50/p95): " + "  ".join(
-            f"{stage} {v['p50']:.1f}/{v['p95']:.1f}" for stage, v in report["stages_ms"].items()))
+        lines.append(
+            "stage ms (p50/p95): "
+            + "  ".join(f"{stage} {v['p50']:.1f}/{v['p95']:.1f}" for stage, v in report["stages_ms"].items())
+        )
     return lines
 
 

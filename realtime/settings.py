@@ -114,9 +114,7 @@ def _metavar(kind: type, choices: tuple[str, ...] | None) -> str:
     return {int: "N", float: "X", str: "TEXT"}[kind]
 
 
-def from_sources(
-    cls: type[S], args: argparse.Namespace | None = None, config: Mapping[str, Any] | None = None
-) -> S:
+def from_sources(cls: type[S], args: argparse.Namespace | None = None, config: Mapping[str, Any] | None = None) -> S:
     """Build ``cls`` from its defaults, overridden by ``config[cls.section]``, overridden by flags."""
     values: dict[str, Any] = {}
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]

@@ -28,8 +28,8 @@ class StabilizeSettings(Settings):
 
 @dataclass
 class OneEuroState:
-    value: np.ndarray        # (K, 2) float64 filtered landmarks
-    derivative: np.ndarray   # (K, 2) float64 filtered speed, pixels/s
+    value: np.ndarray  # (K, 2) float64 filtered landmarks
+    derivative: np.ndarray  # (K, 2) float64 filtered speed, pixels/s
     timestamp: float
 
 
@@ -38,8 +38,9 @@ def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
     return 1.0 / (1.0 + tau / dt)
 
 
-def one_euro_step(state: OneEuroState | None, points: np.ndarray, timestamp: float,
-                  settings: StabilizeSettings) -> OneEuroState:
+def one_euro_step(
+    state: OneEuroState | None, points: np.ndarray, timestamp: float, settings: StabilizeSettings
+) -> OneEuroState:
     """One update. points: (K, 2) float pixel landmarks at ``timestamp`` seconds.
 
     Returns the new state; ``state.value`` holds the filtered points. A None state (new track) or a

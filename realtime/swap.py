@@ -37,19 +37,33 @@ def _nvidia_driver_present() -> bool:
 
 
 PROVIDERS: Registry[ExecutionProvider] = Registry("execution provider")
-PROVIDERS.register("tensorrt")(ExecutionProvider(
-    "TensorrtExecutionProvider", _nvidia_driver_present,
-    "install TensorRT 10 and make its libraries findable (LD_LIBRARY_PATH), or use --provider cuda or cpu"))
-PROVIDERS.register("cuda")(ExecutionProvider(
-    "CUDAExecutionProvider", _nvidia_driver_present,
-    "install the NVIDIA driver, CUDA and cuDNN that your onnxruntime-gpu needs "
-    "(pip install 'onnxruntime-gpu[cuda,cudnn]'), or use --provider cpu"))
-PROVIDERS.register("directml")(ExecutionProvider(
-    "DmlExecutionProvider", lambda: sys.platform == "win32",
-    "pip install onnxruntime-directml (Windows only), or use --provider cpu"))
-PROVIDERS.register("coreml")(ExecutionProvider(
-    "CoreMLExecutionProvider", lambda: sys.platform == "darwin",
-    "CoreML exists only on macOS; use --provider cpu"))
+PROVIDERS.register("tensorrt")(
+    ExecutionProvider(
+        "TensorrtExecutionProvider",
+        _nvidia_driver_present,
+        "install TensorRT 10 and make its libraries findable (LD_LIBRARY_PATH), or use --provider cuda or cpu",
+    )
+)
+PROVIDERS.register("cuda")(
+    ExecutionProvider(
+        "CUDAExecutionProvider",
+        _nvidia_driver_present,
+        "install the NVIDIA driver, CUDA and cuDNN that your onnxruntime-gpu needs "
+        "(pip install 'onnxruntime-gpu[cuda,cudnn]'), or use --provider cpu",
+    )
+)
+PROVIDERS.register("directml")(
+    ExecutionProvider(
+        "DmlExecutionProvider",
+        lambda: sys.platform == "win32",
+        "pip install onnxruntime-directml (Windows only), or use --provider cpu",
+    )
+)
+PROVIDERS.register("coreml")(
+    ExecutionProvider(
+        "CoreMLExecutionProvider", lambda: sys.platform == "darwin", "CoreML exists only on macOS; use --provider cpu"
+    )
+)
 PROVIDERS.register("cpu")(ExecutionProvider("CPUExecutionProvider", lambda: True, ""))
 AUTO_ORDER = ("tensorrt", "cuda", "directml", "coreml", "cpu")
 
@@ -57,15 +71,22 @@ AUTO_ORDER = ("tensorrt", "cuda", "directml", "coreml", "cpu")
 @dataclass(frozen=True)
 class SwapSettings(Settings):
     section = "swap"
-    provider: str = setting("auto", "execution provider; auto tries TensorRT, CUDA, DirectML, CoreML, then CPU",
-                            choices=("auto", *AUTO_ORDER))
+    provider: str = setting(
+        "auto",
+        "execution provider; auto tries TensorRT, CUDA, DirectML, CoreML, then CPU",
+        choices=("auto", *AUTO_ORDER),
+    )
     threads: int = setting(0, "onnxruntime intra-op threads (0 = onnxruntime's choice)", low=0, high=256)
     # Off by default: spinning threads took the cores detection and capture needed (720p live preset on
     # 2 cores: p95 latency 78 -> 43 ms, 27.2 -> 29.7 fps with it off; benchmarks/RESULTS.md).
-    spin: bool = setting(False, "let onnxruntime's CPU threads spin waiting for work (a little faster model "
-                         "alone; on few cores they slow the other stages)")
-    morph: float = setting(1.0, "morph_value for models that take it (0 = camera face, 1 = source face)",
-                           low=0.0, high=1.0)
+    spin: bool = setting(
+        False,
+        "let onnxruntime's CPU threads spin waiting for work (a little faster model "
+        "alone; on few cores they slow the other stages)",
+    )
+    morph: float = setting(
+        1.0, "morph_value for models that take it (0 = camera face, 1 = source face)", low=0.0, high=1.0
+    )
 
 
 def read_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
@@ -78,12 +99,17 @@ def read_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
     try:
         return onnx.load(str(path))
     except Exception as err:  # onnx raises DecodeError, ValueError, … for damaged files
-        raise UserError(f"model file {path} is not a readable ONNX model ({type(err).__name__}): "
-                        "re-export or re-download it") from None
+        raise UserError(
+            f"model file {path} is not a readable ONNX model ({type(err).__name__}): re-export or re-download it"
+        ) from None
 
 
-def ort_session(model: onnx.ModelProto, threads: int = 0, spin: bool | None = None,
-                providers: Sequence[str] = ("CPUExecutionProvider",)):
+def ort_session(
+    model: onnx.ModelProto,
+    threads: int = 0,
+    spin: bool | None = None,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
+):
     """An onnxruntime session of ``model``: ``threads`` intra-op threads (0 = onnxruntime's choice),
     one inter-op thread (the graph runs sequentially), warnings off; ``spin``: whether idle threads
     busy-wait for work (None = onnxruntime's default)."""
@@ -135,7 +161,9 @@ class Swapper:
         self.card = ModelCard.from_metadata(metadata, self.io.resolution)
         self.provider = self.session.get_providers()[0]
         if settings.provider != "auto" and self.provider != PROVIDERS.get(settings.provider).ort_name:
-            raise UserError(f"execution provider {settings.provider} could not start: {PROVIDERS.get(settings.provider).fix}")
+            raise UserError(
+                f"execution provider {settings.provider} could not start: {PROVIDERS.get(settings.provider).fix}"
+            )
         self._morph = np.array([settings.morph], np.float32) if self.io.has_morph else None
 
     def _provider_order(self, available: list[str]) -> list[str]:
@@ -161,4 +189,3 @@ class Swapper:
         without a copy) → (face_mask (R, R), celeb (R, R, 3), celeb_mask (R, R)) float32."""
         face_mask, celeb, celeb_mask = run_swap(self.session, crop[None], self._morph)
         return face_mask[0, :, :, 0], celeb[0], celeb_mask[0, :, :, 0]
-

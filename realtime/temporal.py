@@ -25,8 +25,9 @@ class TrackAverage:
         previous = self._tracks.get(track)
         if previous is not None and 0.0 < media_time - previous[0] < MAX_GAP_S:
             rate = 1.0 - math.exp(-(media_time - previous[0]) / self.tau)
-            values = tuple(old + np.asarray(rate, old.dtype) * (new - old)
-                           for old, new in zip(previous[1], values, strict=True))
+            values = tuple(
+                old + np.asarray(rate, old.dtype) * (new - old) for old, new in zip(previous[1], values, strict=True)
+            )
         self._tracks[track] = (media_time, values)
         return values
 

@@ -174,9 +174,7 @@ def crop_aligned(frame: np.ndarray, M: np.ndarray, size: int, out: np.ndarray | 
     if out is None:
         out = np.empty((size, size, 3), np.uint8)
     if out.shape != (size, size, 3) or out.dtype not in (np.uint8, np.float32) or not out.flags.c_contiguous:
-        raise ValueError(
-            f"out must be C-contiguous ({size}, {size}, 3) uint8 or float32, got {out.shape} {out.dtype}"
-        )
+        raise ValueError(f"out must be C-contiguous ({size}, {size}, 3) uint8 or float32, got {out.shape} {out.dtype}")
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frame must be (H, W, 3) uint8, got {frame.shape} {frame.dtype}")
     kernel = _crop_f32 if out.dtype == np.float32 else _crop_u8
@@ -290,7 +288,12 @@ def _paste_kernel(frame, face, mask, M, out, in_place, x0, y0, x1, y1, detail_ma
         for i in range(n):
             # Unsigned indices: they are never negative, and signed ones would make Numba add a
             # negative-index wraparound check to every load.
-            t00, t10, t01, t11 = np.uint64(taps[i, 0]), np.uint64(taps[i, 1]), np.uint64(taps[i, 2]), np.uint64(taps[i, 3])
+            t00, t10, t01, t11 = (
+                np.uint64(taps[i, 0]),
+                np.uint64(taps[i, 1]),
+                np.uint64(taps[i, 2]),
+                np.uint64(taps[i, 3]),
+            )
             w00, w10, w01, w11 = wts[i, 0], wts[i, 1], wts[i, 2], wts[i, 3]
             a = w00 * alpha[t00] + w10 * alpha[t10] + w01 * alpha[t01] + w11 * alpha[t11]
             if a > zero:
@@ -333,7 +336,11 @@ def detail_sigma(M: np.ndarray, crop_sigma: float = 1.0) -> float:
 
 
 def paste_back(
-    frame: np.ndarray, face: np.ndarray, mask: np.ndarray, M: np.ndarray, out: np.ndarray | None = None,
+    frame: np.ndarray,
+    face: np.ndarray,
+    mask: np.ndarray,
+    M: np.ndarray,
+    out: np.ndarray | None = None,
     detail_mask: np.ndarray | None = None,
 ) -> tuple[int, int, int, int]:
     """Warp the aligned face back into the frame and alpha-blend it, in one pass over the box the
@@ -375,6 +382,7 @@ def paste_back(
         with_detail = detail_mask is not None
         high = high_pass(frame[y0:y1, x0:x1], detail_sigma(M)) if with_detail else _NO_HIGH
         details = np.ascontiguousarray(detail_mask, np.float32) if with_detail else _NO_DETAIL_MASK
-        _paste_kernel(frame, np.ascontiguousarray(face), mask, M, out, out is frame, x0, y0, x1, y1,
-                      details, high, with_detail)
+        _paste_kernel(
+            frame, np.ascontiguousarray(face), mask, M, out, out is frame, x0, y0, x1, y1, details, high, with_detail
+        )
     return box

@@ -58,5 +58,6 @@ def aligned_face():
     from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 
     frame = SyntheticVideo(SyntheticSettings(identity="ada", size="320x240", motion=0.0)).render(
-        (0.0, 0.0, 0.0), {"mouth_open": 1.0})
+        (0.0, 0.0, 0.0), {"mouth_open": 1.0}
+    )
     return transform_points(align_matrix(frame.landmarks, 128, 2.2), frame.landmarks)

@@ -12,16 +12,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path),
-                             "--live-args", "--no-spin --threads 2"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path), "--live-args", "--no-spin --threads 2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["machine"]["cores"] >= 1 and data["quick"] is True
     kernels = data["kernels"]
     assert kernels["crop_128"]["numba_ms"] > 0 and kernels["paste_128"]["speedup"] > 0
     assert set(kernels["color_128_ms"]) == {"rct", "lct", "mkl", "sot", "none"}
-    tiny = data["model"]["tiny"]   # the test extras include torch, so the presets are timed
+    tiny = data["model"]["tiny"]  # the test extras include torch, so the presets are timed
     assert tiny["resolution"] == 64 and 0.1 < tiny["gflops"] < 2
     assert all(tiny[p]["cpu_1t"] > 0 and tiny[p]["cpu_2t"] > 0 for p in ("fp32", "fp16", "int8"))
     synthetic = data["pipeline"]["synthetic_720p"]
@@ -37,21 +41,24 @@ def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
     self_swap = quality["synthetic bo self"]
     assert self_swap["frames"] == 30 and 15 < self_swap["psnr_db"] < 60 and 0 < self_swap["ssim"] <= 1
     assert 0 <= self_swap["landmark_error"] < 0.2 and self_swap["seam_delta_e"] >= 0
-    assert "psnr_db" not in quality["synthetic ada→bo"]          # fidelity only where the output should equal the input
+    assert "psnr_db" not in quality["synthetic ada→bo"]  # fidelity only where the output should equal the input
     assert ("identity_share" in quality["synthetic ada→bo"]) == data["quality"]["identity"]
     assert "| synthetic bo self |" in markdown and (tmp_path / "quality_sheet.png").stat().st_size > 10_000
 
 
 def test_unknown_section_is_refused():
-    result = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "gpu"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "gpu"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "unknown section gpu" in result.stderr
 
 
 def test_median_report_takes_each_number_from_the_middle_run():
     from benchmarks.pipeline import median_report
 
-    runs = [{"fps": 30.0, "latency_ms": {"p95": 40.0}, "model": "a", "device": None},
-            {"fps": 28.0, "latency_ms": {"p95": 90.0}, "model": "a", "device": None},
-            {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None}]
+    runs = [
+        {"fps": 30.0, "latency_ms": {"p95": 40.0}, "model": "a", "device": None},
+        {"fps": 28.0, "latency_ms": {"p95": 90.0}, "model": "a", "device": None},
+        {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None},
+    ]
     assert median_report(runs) == {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None}

@@ -31,10 +31,10 @@ def test_seamless_removes_a_colour_offset_at_the_edge_and_keeps_the_features():
     out = match_boundary(face, camera, mask, sigma=0.1 * R)
     edge = (mask > 0.2) & (mask < 0.8)
     assert np.abs(face - camera)[edge].mean() > 0.07
-    assert np.abs(out - camera)[edge].mean() < 0.01                 # meets the camera at the edge
+    assert np.abs(out - camera)[edge].mean() < 0.01  # meets the camera at the edge
     assert np.abs(out - camera)[(mask > 0.99) & ~blob].mean() < 0.02  # a constant offset goes everywhere
     feature = (out - camera)[blob].mean(0) - (out - camera)[(mask > 0.99) & ~blob].mean(0)
-    np.testing.assert_allclose(feature, -0.25, atol=0.03)          # the face's own feature stays
+    np.testing.assert_allclose(feature, -0.25, atol=0.03)  # the face's own feature stays
     assert out.dtype == np.float32 and out.shape == face.shape and 0 <= out.min() and out.max() <= 1
 
 
@@ -46,10 +46,10 @@ def test_seamless_without_a_feathered_edge_leaves_the_face():
 
 def test_sharpen_adds_contrast_at_edges_only():
     face = np.zeros((R, R, 3), np.float32) + 0.3
-    face[:, R // 2:] = 0.7
+    face[:, R // 2 :] = 0.7
     out = sharpen(face, 1.0)
-    assert out[10, R // 2 - 1, 0] < 0.3 < 0.7 < out[10, R // 2, 0]   # overshoot on both sides of the step
-    np.testing.assert_allclose(out[:, :R // 2 - 6], 0.3, atol=1e-6)  # flat regions untouched
+    assert out[10, R // 2 - 1, 0] < 0.3 < 0.7 < out[10, R // 2, 0]  # overshoot on both sides of the step
+    np.testing.assert_allclose(out[:, : R // 2 - 6], 0.3, atol=1e-6)  # flat regions untouched
     assert sharpen(face, 0.0) is face
 
 
@@ -59,7 +59,8 @@ def test_blender_applies_mode_then_sharpening():
     plain = Blender(BlendSettings(mode="alpha"), R)(face, camera, mask)
     assert plain is face
     seamless = Blender(BlendSettings(mode="seamless", seam_width=0.1, sharpen=0.5, seam_smoothing=0.0), R)(
-        face, camera, mask)
+        face, camera, mask
+    )
     np.testing.assert_allclose(seamless, sharpen(match_boundary(face, camera, mask, 0.1 * R), 0.5), atol=1e-6)
 
 
@@ -98,15 +99,16 @@ def test_seam_smoothing_damps_a_flickering_edge_and_restarts_after_reset():
     raw, damped = (np.abs(np.diff(swings[k][-8:])).mean() for k in ("raw", "smooth"))
     assert raw > 0.05 and damped < 0.15 * raw
     smooth.reset()
-    np.testing.assert_allclose(smooth(face, brighter, mask, None, 1.0)[edge],
-                               per_frame(face, brighter, mask, None, 1.0)[edge])
+    np.testing.assert_allclose(
+        smooth(face, brighter, mask, None, 1.0)[edge], per_frame(face, brighter, mask, None, 1.0)[edge]
+    )
 
 
 def test_seamless_mutes_what_crosses_the_edge_but_is_not_skin():
     camera, face, blob = camera_and_face()
     mask = disc_mask()
     framed = camera.copy()
-    framed[40:46, :] = 0.05   # a dark glasses frame across the face, through the edge on both sides
+    framed[40:46, :] = 0.05  # a dark glasses frame across the face, through the edge on both sides
     edge = (mask > 0.2) & (mask < 0.8)
     out = match_boundary(face, framed, mask, sigma=0.1 * R)
     skin = (mask > 0.99) & ~blob

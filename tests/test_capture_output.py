@@ -56,10 +56,17 @@ def test_image_folder_skips_corrupt_images(tmp_path):
     assert values == [0, 1, 2] and source.unreadable == 1
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("webcam", "is not valid"), ("file:/nope.mp4", "does not exist"), ("images:/nope", "does not exist"),
-    ("camera:x", "not a camera index"), ("camera:9", "no camera at index 9"), ("file:", "needs a path"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ("webcam", "is not valid"),
+        ("file:/nope.mp4", "does not exist"),
+        ("images:/nope", "does not exist"),
+        ("camera:x", "not a camera index"),
+        ("camera:9", "no camera at index 9"),
+        ("file:", "needs a path"),
+    ],
+)
 def test_bad_inputs_are_user_errors(spec, message):
     with pytest.raises(UserError, match=message):
         open_source(spec, CaptureSettings())

@@ -8,20 +8,24 @@ import pytest
 
 
 def swapcam(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "swapcam.realtime.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.parametrize("args,message", [
-    (["live", "--coverage", "abc"], "invalid float value"),
-    (["live", "--coverage", "9"], "out of range"),
-    (["live", "--color", "sepia"], "invalid choice"),
-    (["live", "--input", "file:/no/such.mp4", "--output", "null"], "does not exist"),
-    (["live", "--input", "camera:7", "--output", "null"], "no camera at index 7"),
-    (["live", "--input", "synthetic", "--model", "/no/model.onnx", "--output", "null"], "does not exist"),
-    (["live", "--input", "synthetic", "--output", "zoom"], "is not valid"),
-    (["fly"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["live", "--coverage", "abc"], "invalid float value"),
+        (["live", "--coverage", "9"], "out of range"),
+        (["live", "--color", "sepia"], "invalid choice"),
+        (["live", "--input", "file:/no/such.mp4", "--output", "null"], "does not exist"),
+        (["live", "--input", "camera:7", "--output", "null"], "no camera at index 7"),
+        (["live", "--input", "synthetic", "--model", "/no/model.onnx", "--output", "null"], "does not exist"),
+        (["live", "--input", "synthetic", "--output", "zoom"], "is not valid"),
+        (["fly"], "invalid choice"),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(args, message):
     result = swapcam(*args)
     assert result.returncode == 2
@@ -40,12 +44,24 @@ def test_non_onnx_model_is_refused(tmp_path):
 
 def test_live_synthetic_to_file_with_report(tmp_path, inverting_model_path):
     report = tmp_path / "r.json"
-    result = swapcam("live", "--input", "synthetic:size=320x240,fps=30", "--model", str(inverting_model_path),
-                     "--output", f"file:{tmp_path / 'o.mp4'}", "--max-frames", "30", "--report", str(report),
-                     "--pace", "every")
+    result = swapcam(
+        "live",
+        "--input",
+        "synthetic:size=320x240,fps=30",
+        "--model",
+        str(inverting_model_path),
+        "--output",
+        f"file:{tmp_path / 'o.mp4'}",
+        "--max-frames",
+        "30",
+        "--report",
+        str(report),
+        "--pace",
+        "every",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(report.read_text())
     assert data["frames"] == 30 and data["frames_swapped"] >= 25
     assert set(data["latency_ms"]) == {"p50", "p95", "p99"}
-    assert 50 < data["peak_rss_mb"] < 4000   # mediapipe + onnxruntime + numba, not a parent's memory
+    assert 50 < data["peak_rss_mb"] < 4000  # mediapipe + onnxruntime + numba, not a parent's memory
     assert (tmp_path / "o.mp4").stat().st_size > 0

@@ -9,8 +9,11 @@ from swapcam.realtime.swap import Swapper, SwapSettings
 from swapcam.realtime.testmodel import build_inverting_model
 
 F = "tensor(float)"
-GOOD_OUTPUTS = [TensorInfo("out_face_mask", F, ["N", 64, 64, 1]), TensorInfo("out_celeb_face", F, ["N", 64, 64, 3]),
-                TensorInfo("out_celeb_face_mask", F, ["N", 64, 64, 1])]
+GOOD_OUTPUTS = [
+    TensorInfo("out_face_mask", F, ["N", 64, 64, 1]),
+    TensorInfo("out_celeb_face", F, ["N", 64, 64, 3]),
+    TensorInfo("out_celeb_face_mask", F, ["N", 64, 64, 1]),
+]
 
 
 def test_valid_io_gives_resolution_and_morph():
@@ -18,25 +21,43 @@ def test_valid_io_gives_resolution_and_morph():
     assert (io.resolution, io.has_morph) == (64, True)
 
 
-@pytest.mark.parametrize("inputs,outputs,message", [
-    ([TensorInfo("input", F, ["N", 64, 64, 3])], GOOD_OUTPUTS, "no input 'in_face'"),
-    ([TensorInfo("in_face", "tensor(uint8)", ["N", 64, 64, 3])], GOOD_OUTPUTS, "expected float32"),
-    ([TensorInfo("in_face", F, ["N", 3, 64, 64])], GOOD_OUTPUTS, "expected [N,H,W,3]"),
-    ([TensorInfo("in_face", F, ["N", 64, 32, 3])], GOOD_OUTPUTS, "H == W"),
-    ([TensorInfo("in_face", F, ["N", 64, 64, 3]), TensorInfo("extra", F, [1])], GOOD_OUTPUTS, "unexpected input 'extra'"),
-    ([TensorInfo("in_face", F, ["N", 64, 64, 3])], GOOD_OUTPUTS[::-1], "in that order"),
-    ([TensorInfo("in_face", F, ["N", 64, 64, 3])], GOOD_OUTPUTS[:2], "expected exactly"),
-    ([TensorInfo("in_face", F, ["N", 64, 64, 3])],
-     [GOOD_OUTPUTS[0], TensorInfo("out_celeb_face", F, ["N", 64, 64, 1]), GOOD_OUTPUTS[2]], "expected [N,64,64,3]"),
-])
+@pytest.mark.parametrize(
+    "inputs,outputs,message",
+    [
+        ([TensorInfo("input", F, ["N", 64, 64, 3])], GOOD_OUTPUTS, "no input 'in_face'"),
+        ([TensorInfo("in_face", "tensor(uint8)", ["N", 64, 64, 3])], GOOD_OUTPUTS, "expected float32"),
+        ([TensorInfo("in_face", F, ["N", 3, 64, 64])], GOOD_OUTPUTS, "expected [N,H,W,3]"),
+        ([TensorInfo("in_face", F, ["N", 64, 32, 3])], GOOD_OUTPUTS, "H == W"),
+        (
+            [TensorInfo("in_face", F, ["N", 64, 64, 3]), TensorInfo("extra", F, [1])],
+            GOOD_OUTPUTS,
+            "unexpected input 'extra'",
+        ),
+        ([TensorInfo("in_face", F, ["N", 64, 64, 3])], GOOD_OUTPUTS[::-1], "in that order"),
+        ([TensorInfo("in_face", F, ["N", 64, 64, 3])], GOOD_OUTPUTS[:2], "expected exactly"),
+        (
+            [TensorInfo("in_face", F, ["N", 64, 64, 3])],
+            [GOOD_OUTPUTS[0], TensorInfo("out_celeb_face", F, ["N", 64, 64, 1]), GOOD_OUTPUTS[2]],
+            "expected [N,64,64,3]",
+        ),
+    ],
+)
 def test_contract_violations_name_the_mismatch(inputs, outputs, message):
     with pytest.raises(ContractError, match=message.replace("[", r"\[").replace("]", r"\]")):
         check_io(inputs, outputs)
 
 
 def test_card_round_trips_and_foreign_defaults():
-    card = ModelCard(resolution=128, coverage=2.0, preset="live", architecture="df", identities=("ada", "bo"),
-                     iterations=1000, consent="both agreed", training_data={"source": 10, "target": 12})
+    card = ModelCard(
+        resolution=128,
+        coverage=2.0,
+        preset="live",
+        architecture="df",
+        identities=("ada", "bo"),
+        iterations=1000,
+        consent="both agreed",
+        training_data={"source": 10, "target": 12},
+    )
     assert ModelCard.from_metadata({"swapcam": card.to_json()}, 128) == card
     foreign = ModelCard.from_metadata({}, 224)
     assert foreign.foreign and foreign.resolution == 224 and foreign.coverage == 2.2
@@ -73,8 +94,10 @@ def test_unreadable_and_wrong_models_are_user_errors(tmp_path):
         Swapper(tmp_path / "missing.onnx")
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
-    relu = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
-                             opset_imports=[helper.make_opsetid("", 17)])
+    relu = helper.make_model(
+        helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
     with pytest.raises(ContractError, match="no input 'in_face'"):
         Swapper(relu)
 

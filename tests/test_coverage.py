@@ -11,7 +11,7 @@ from swapcam.export.faceset import Faceset
 
 def test_a_band_the_source_never_shows_is_named_missing():
     rng = np.random.default_rng(0)
-    source = rng.uniform(-4, 4, 200)                                     # frontal only
+    source = rng.uniform(-4, 4, 200)  # frontal only
     target = np.concatenate([rng.uniform(-4, 4, 70), rng.uniform(16, 28, 30)])  # 30 % turned +16…+28°
     gaps = find_gaps("yaw", source, target)
     assert [(g.band, g.missing) for g in gaps] == [("+15…+30°", True)]
@@ -20,11 +20,11 @@ def test_a_band_the_source_never_shows_is_named_missing():
 
 
 def test_thin_and_rare_bands():
-    source = np.array([0.0] * 95 + [0.25] * 5)      # mouth wide open in 5 % of the source faces
-    target = np.array([0.0] * 60 + [0.25] * 40)     # …and in 40 % of the targets': thin (< a quarter of it)
+    source = np.array([0.0] * 95 + [0.25] * 5)  # mouth wide open in 5 % of the source faces
+    target = np.array([0.0] * 60 + [0.25] * 40)  # …and in 40 % of the targets': thin (< a quarter of it)
     (gap,) = find_gaps("mouth", source, target)
     assert gap.band == "wide open" and not gap.missing and "record more of the source" in gap.line()
-    rare = np.array([0.0] * 97 + [0.25] * 3)        # targets show it in 3 %: below the 5 % that counts
+    rare = np.array([0.0] * 97 + [0.25] * 3)  # targets show it in 3 %: below the 5 % that counts
     assert find_gaps("mouth", source[:95], rare) == []
     assert find_gaps("mouth", target, target) == []  # same distribution: nothing lacks
 

@@ -19,20 +19,41 @@ def test_shipped_demo_model_follows_the_contract_and_its_card_is_complete():
     swapper = Swapper(DEMO_MODEL, SwapSettings(provider="cpu"))
     card = swapper.card
     assert not card.foreign
-    empty = [f.name for f in dataclasses.fields(ModelCard)
-             if f.name != "foreign" and getattr(card, f.name) in ("", (), {}, None, "unknown")]
+    empty = [
+        f.name
+        for f in dataclasses.fields(ModelCard)
+        if f.name != "foreign" and getattr(card, f.name) in ("", (), {}, None, "unknown")
+    ]
     assert empty == [] and card.identities[0] == "bo" and "ada" in card.identities
     assert card.iterations > 0 and card.coverage > 1
     assert "synthetic" in card.consent.lower() and card.resolution == swapper.resolution
-    assert DEMO_MODEL.stat().st_size < 12 * 2**20   # small enough to live in the repository
+    assert DEMO_MODEL.stat().st_size < 12 * 2**20  # small enough to live in the repository
 
 
 def test_demo_writes_side_by_side_video_and_report(tmp_path):
     video, report, config = tmp_path / "demo.mp4", tmp_path / "demo.json", tmp_path / "demo.toml"
     config.write_text("[color]\nsmoothing = 0.4\n[pipeline]\nqueue_depth = 2\n")
-    result = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "demo", "--seconds", "3", "--video",
-                             str(video), "--output", "null", "--report", str(report), "--config", str(config)],
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swapcam.realtime.cli",
+            "demo",
+            "--seconds",
+            "3",
+            "--video",
+            str(video),
+            "--output",
+            "null",
+            "--report",
+            str(report),
+            "--config",
+            str(config),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr
     assert "fps" in result.stderr and "wrote" in result.stderr
     table = [line.split()[2:] for line in result.stderr.splitlines() if line.startswith("swapcam demo: ")]
@@ -74,10 +95,16 @@ def test_stage_table_lists_each_stage_with_its_percentiles():
 
 
 def test_demo_refuses_unwritable_outputs_before_it_starts(tmp_path):
-    for args in (["--video", str(tmp_path / "no" / "d.mp4")],
-                 ["--video", str(tmp_path / "d.mp4"), "--report", str(tmp_path / "no" / "r.json")]):
-        result = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "demo", "--seconds", "60",
-                                 "--output", "null", *args], capture_output=True, text=True, timeout=60)
+    for args in (
+        ["--video", str(tmp_path / "no" / "d.mp4")],
+        ["--video", str(tmp_path / "d.mp4"), "--report", str(tmp_path / "no" / "r.json")],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "swapcam.realtime.cli", "demo", "--seconds", "60", "--output", "null", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2 and "folder" in result.stderr and "does not exist" in result.stderr
         assert "Traceback" not in result.stderr and "swapcam: synthetic" not in result.stderr  # never started
     assert not (tmp_path / "d.mp4").exists()

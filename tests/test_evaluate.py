@@ -23,7 +23,7 @@ def test_psnr_of_the_inverting_model_over_the_hull_masks(facesets, tmp_path):
 
     faces = faces_from_faceset(facesets["ada"], 64, limit=10).astype(np.float64)
     masks = masks_from_faceset(facesets["ada"], 64, limit=10).astype(np.float64)
-    assert masks.shape == (10, 64, 64, 1) and 0.2 < masks.mean() < 0.8   # the face, not the whole crop
+    assert masks.shape == (10, 64, 64, 1) and 0.2 < masks.mean() < 0.8  # the face, not the whole crop
     # with morph 1 the model renders 1 - x, so the error at each pixel is 1 - 2x
     expected_mse = (masks * (1 - 2 * faces) ** 2).sum() / (masks.sum() * 3)
     assert result.faces == 10 and result.identity == "ada"
@@ -40,12 +40,36 @@ def test_a_faceset_aligned_differently_is_refused(facesets, tmp_path):
 
 
 def test_evaluate_cli(facesets, inverting_model_path, tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "evaluate", str(inverting_model_path),
-                         "--faceset", str(facesets["bo"]), "--limit", "5"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swapcam.realtime.cli",
+            "evaluate",
+            str(inverting_model_path),
+            "--faceset",
+            str(facesets["bo"]),
+            "--limit",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "reconstruction PSNR" in ok.stdout and "of 5 faces" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "evaluate", str(inverting_model_path),
-                          "--faceset", str(tmp_path)], capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swapcam.realtime.cli",
+            "evaluate",
+            str(inverting_model_path),
+            "--faceset",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
@@ -57,14 +81,21 @@ def _passthrough_model(resolution: int, card: ModelCard) -> onnx.ModelProto:
     from swapcam.realtime.contract import INPUT_FACE, OUTPUTS
 
     shape = ["N", resolution, resolution]
-    nodes = [helper.make_node("Identity", [INPUT_FACE], [OUTPUTS[1]]),
-             helper.make_node("ReduceMax", [INPUT_FACE], [OUTPUTS[0]], axes=[3], keepdims=1),
-             helper.make_node("Identity", [OUTPUTS[0]], [OUTPUTS[2]])]
+    nodes = [
+        helper.make_node("Identity", [INPUT_FACE], [OUTPUTS[1]]),
+        helper.make_node("ReduceMax", [INPUT_FACE], [OUTPUTS[0]], axes=[3], keepdims=1),
+        helper.make_node("Identity", [OUTPUTS[0]], [OUTPUTS[2]]),
+    ]
     graph = helper.make_graph(
-        nodes, "passthrough", [helper.make_tensor_value_info(INPUT_FACE, TensorProto.FLOAT, [*shape, 3])],
-        [helper.make_tensor_value_info(OUTPUTS[0], TensorProto.FLOAT, [*shape, 1]),
-         helper.make_tensor_value_info(OUTPUTS[1], TensorProto.FLOAT, [*shape, 3]),
-         helper.make_tensor_value_info(OUTPUTS[2], TensorProto.FLOAT, [*shape, 1])])
+        nodes,
+        "passthrough",
+        [helper.make_tensor_value_info(INPUT_FACE, TensorProto.FLOAT, [*shape, 3])],
+        [
+            helper.make_tensor_value_info(OUTPUTS[0], TensorProto.FLOAT, [*shape, 1]),
+            helper.make_tensor_value_info(OUTPUTS[1], TensorProto.FLOAT, [*shape, 3]),
+            helper.make_tensor_value_info(OUTPUTS[2], TensorProto.FLOAT, [*shape, 1]),
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     helper.set_model_props(model, {"swapcam": card.to_json()})
     return model
@@ -84,19 +115,48 @@ def test_identity_check_tells_a_swap_that_changed_nobody(facesets, tmp_path):
     assert (check.source, check.target, check.faces, check.share) == ("ada", "bo", 12, 0.0)
     assert check.to_target < 0.3 < check.to_source
     assert "0% of 12 swapped bo faces look nearer ada than bo" in check.line()
-    cli = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "evaluate", str(path), "--faceset",
-                          str(facesets["ada"]), "--target", str(facesets["bo"]), "--limit", "6"],
-                         capture_output=True, text=True)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swapcam.realtime.cli",
+            "evaluate",
+            str(path),
+            "--faceset",
+            str(facesets["ada"]),
+            "--target",
+            str(facesets["bo"]),
+            "--limit",
+            "6",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 0, cli.stderr
     assert "0% of 6 swapped bo faces" in cli.stdout
 
 
 def test_faceset_report_cli(facesets, tmp_path):
     plot = tmp_path / "coverage.png"
-    ok = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "faceset-report", str(facesets["ada"]),
-                         str(facesets["bo"]), "--plot", str(plot)], capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "swapcam.realtime.cli",
+            "faceset-report",
+            str(facesets["ada"]),
+            str(facesets["bo"]),
+            "--plot",
+            str(plot),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("swapcam faceset-report: ") and plot.stat().st_size > 10_000
-    bad = subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "faceset-report", str(facesets["ada"]),
-                          str(tmp_path / "none")], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "swapcam.realtime.cli", "faceset-report", str(facesets["ada"]), str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr

@@ -26,8 +26,16 @@ from swapcam.realtime.pipeline import PipelineSettings
 from swapcam.realtime.swap import Swapper, SwapSettings
 from swapcam.realtime.testmodel import build_inverting_model
 
-CARD = ModelCard(resolution=64, coverage=2.2, preset="tiny", architecture="df", identities=("ada", "bo"),
-                 iterations=3, consent="synthetic identities only", training_data={"source_faces": 24})
+CARD = ModelCard(
+    resolution=64,
+    coverage=2.2,
+    preset="tiny",
+    architecture="df",
+    identities=("ada", "bo"),
+    iterations=3,
+    consent="synthetic identities only",
+    training_data={"source_faces": 24},
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +47,11 @@ def swap_module():
 @pytest.fixture(scope="module")
 def checkpoint(facesets, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    train(TrainRun(source=facesets["ada"], targets=[facesets["bo"]], out=out, progress=False),
-          ModelSettings(preset="tiny"), TrainSettings(iterations=2, batch_size=2, workers=0, warmup=1))
+    train(
+        TrainRun(source=facesets["ada"], targets=[facesets["bo"]], out=out, progress=False),
+        ModelSettings(preset="tiny"),
+        TrainSettings(iterations=2, batch_size=2, workers=0, warmup=1),
+    )
     return out
 
 
@@ -54,15 +65,16 @@ def test_fp32_export_passes_parity_and_the_card_round_trips(swap_module, faceset
     assert [o.name for o in model.graph.output] == list(OUTPUTS) and model.opset_import[0].version >= 17
     swapper = Swapper(out, SwapSettings(provider="cpu"))
     assert swapper.card == CARD and not swapper.card.foreign
-    batch = run_onnx(model, faces[:3])              # dynamic batch N
+    batch = run_onnx(model, faces[:3])  # dynamic batch N
     assert [b.shape for b in batch] == [(3, 64, 64, 1), (3, 64, 64, 3), (3, 64, 64, 1)]
 
 
 def test_fp16_and_int8_files_load_and_run(swap_module, facesets, tmp_path):
     source = faces_from_faceset(facesets["ada"], 64, limit=16)
     target = faces_from_faceset(facesets["bo"], 64, limit=16)
-    fp16 = export_swap_model(swap_module, dataclasses.replace(CARD, precision="fp16"), tmp_path / "h.onnx", "fp16",
-                             source, target)
+    fp16 = export_swap_model(
+        swap_module, dataclasses.replace(CARD, precision="fp16"), tmp_path / "h.onnx", "fp16", source, target
+    )
     assert fp16.parity_max_abs <= 1e-2
     fp16_out = run_onnx(onnx.load(str(tmp_path / "h.onnx")), source[:4])
     reference = run_torch(swap_module, source[:4])
@@ -86,21 +98,30 @@ def test_failed_checks_write_nothing(swap_module, monkeypatch, tmp_path):
     monkeypatch.setattr(onnx_export, "run_torch", lambda module, faces: [f + 1 for f in run_torch(module, faces)])
     with pytest.raises(UserError, match="failed parity.*nothing was written"):
         export_swap_model(swap_module, CARD, out, "fp32")
-    assert list(tmp_path.iterdir()) == []           # not even a temporary file
+    assert list(tmp_path.iterdir()) == []  # not even a temporary file
     with pytest.raises(UserError, match="int8 export needs faceset faces"):
         export_swap_model(swap_module, CARD, out, "int8")
 
 
 def swapcam(*args):
-    return subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "swapcam.realtime.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow
 def test_export_cli_writes_a_card_and_refuses_bad_input(checkpoint, facesets, tmp_path):
     out = tmp_path / "demo.onnx"
-    ok = swapcam("export", str(checkpoint), "--out", str(out), "--faceset", str(facesets["ada"]),
-                 "--consent", "synthetic identities only")
+    ok = swapcam(
+        "export",
+        str(checkpoint),
+        "--out",
+        str(out),
+        "--faceset",
+        str(facesets["ada"]),
+        "--consent",
+        "synthetic identities only",
+    )
     assert ok.returncode == 0, ok.stderr
     assert "parity max" in ok.stderr and "ms/face" in ok.stderr
     card = Swapper(out, SwapSettings(provider="cpu")).card
@@ -123,14 +144,17 @@ def test_export_cli_writes_a_card_and_refuses_bad_input(checkpoint, facesets, tm
 
 def test_a_dfm_with_morph_value_runs_in_the_live_pipeline(tmp_path):
     dfm = tmp_path / "celeb.dfm"
-    onnx.save(build_inverting_model(64, morph=True), str(dfm))   # no card: a foreign DeepFaceLive-style file
+    onnx.save(build_inverting_model(64, morph=True), str(dfm))  # no card: a foreign DeepFaceLive-style file
     means = {}
     for morph in (0.0, 1.0):
         frames = []
-        config = LiveConfig(swap=SwapSettings(morph=morph), color=ColorSettings(mode="none"),
-                            pipeline=PipelineSettings(max_frames=12))
-        report = run_live(LiveRun(input="synthetic:size=480x320", model=dfm, output="null", config=config,
-                                  on_output=frames.append), log=lambda line: None)
+        config = LiveConfig(
+            swap=SwapSettings(morph=morph), color=ColorSettings(mode="none"), pipeline=PipelineSettings(max_frames=12)
+        )
+        report = run_live(
+            LiveRun(input="synthetic:size=480x320", model=dfm, output="null", config=config, on_output=frames.append),
+            log=lambda line: None,
+        )
         assert report["frames_swapped"] >= 10 and report["coverage"] == 2.2
         means[morph] = np.mean([f.image.mean() for f in frames])
-    assert abs(means[1.0] - means[0.0]) > 1.0   # morph 1 inverts the face, morph 0 leaves it as it was
+    assert abs(means[1.0] - means[0.0]) > 1.0  # morph 1 inverts the face, morph 0 leaves it as it was

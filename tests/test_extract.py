@@ -49,7 +49,7 @@ def test_corrupt_input_is_counted_and_rerun_adds_without_clobbering(tmp_path):
     # the endless input skips the 6 faces it already gave and adds 6 new ones; "bo" adds 6
     assert second.skipped["already_in_faceset"] == 6 and second.faces_saved == 12
     after = {p.name: p.stat().st_mtime_ns for p in (out / "faces").iterdir()}
-    assert all(after[name] == t for name, t in before.items())   # nothing overwritten
+    assert all(after[name] == t for name, t in before.items())  # nothing overwritten
     assert len(Faceset(out)) == 18
 
 
@@ -83,8 +83,12 @@ def test_head_pose_matches_synthetic_truth(pose):
 
 def test_extract_cli_reports_and_fails_cleanly(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "swapcam.realtime.cli", "extract", *args],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "swapcam.realtime.cli", "extract", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     ok = run("--input", SYNTH, "--count", "3", "--resolution", "128", "--out", str(tmp_path / "fs"), "--no-progress")
     assert ok.returncode == 0, ok.stderr

@@ -16,7 +16,7 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "r.json").read_text() == '{\n  "frames": 3\n}\n'
-    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644   # mkstemp alone gives 0o600
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644  # mkstemp alone gives 0o600
 
 
 def test_a_failed_write_leaves_neither_file_nor_temporary(tmp_path):

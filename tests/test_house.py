@@ -11,12 +11,15 @@ REALTIME = Path(__file__).resolve().parents[1] / "realtime"
 MAX_LINES = 400
 
 
-@pytest.mark.parametrize("code", [
-    "import swapcam.realtime, swapcam.realtime.live, swapcam.realtime.pipeline, swapcam.realtime.synthetic",
-    # building the CLI imports every subcommand's parser, the training ones included
-    "from swapcam.realtime.cli import main\ntry:\n    main(['live', '--help'])\nexcept SystemExit:\n    pass",
-    "from swapcam.realtime.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import swapcam.realtime, swapcam.realtime.live, swapcam.realtime.pipeline, swapcam.realtime.synthetic",
+        # building the CLI imports every subcommand's parser, the training ones included
+        "from swapcam.realtime.cli import main\ntry:\n    main(['live', '--help'])\nexcept SystemExit:\n    pass",
+        "from swapcam.realtime.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass",
+    ],
+)
 def test_the_live_side_loads_no_torch(code):
     check = code + "\nimport sys\nassert 'torch' not in sys.modules, 'torch was imported'\nprint('no torch')"
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
@@ -25,7 +28,8 @@ def test_the_live_side_loads_no_torch(code):
 
 
 def test_realtime_modules_stay_short():
-    lengths = {path.relative_to(REALTIME).as_posix(): len(path.read_text().splitlines())
-               for path in REALTIME.rglob("*.py")}
+    lengths = {
+        path.relative_to(REALTIME).as_posix(): len(path.read_text().splitlines()) for path in REALTIME.rglob("*.py")
+    }
     assert len(lengths) > 20
     assert {name: n for name, n in lengths.items() if n > MAX_LINES} == {}

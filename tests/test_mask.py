@@ -38,16 +38,22 @@ def test_builder_multiplies_masks_and_applies_opacity():
     landmarks = np.zeros((468, 2), np.float32)
     landmarks[:] = (32, 32)
     from swapcam.realtime.landmarks import FACE_OVAL
-    ring = np.stack([32 + 24 * np.cos(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False)),
-                     32 + 24 * np.sin(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False))], 1)
+
+    ring = np.stack(
+        [
+            32 + 24 * np.cos(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False)),
+            32 + 24 * np.sin(np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False)),
+        ],
+        1,
+    )
     landmarks[FACE_OVAL] = ring
     builder = MaskBuilder(MaskSettings(erode=0.0, blur=0.0, opacity=0.5), size)
     masks = builder(face_mask, celeb_mask, landmarks)
     alpha = masks.alpha
     assert masks.face[32, 20] == 1.0 and masks.skin[32, 20] == 1.0  # the opacity is the blend's alone
-    assert alpha[32, 20] == pytest.approx(0.5)   # inside hull, celeb mask 1
-    assert alpha[32, 44] == 0.0                   # celeb mask 0
-    assert alpha[2, 2] == 0.0                     # outside the hull
+    assert alpha[32, 20] == pytest.approx(0.5)  # inside hull, celeb mask 1
+    assert alpha[32, 44] == 0.0  # celeb mask 0
+    assert alpha[2, 2] == 0.0  # outside the hull
 
 
 def test_polygon_mask_fills_a_concave_outline():

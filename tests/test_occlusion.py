@@ -16,13 +16,13 @@ def video():
 
 def test_synthetic_hand_comes_and_goes_with_its_mask(video):
     covered = [video.frame(i).occluder.sum() for i in range(0, int(PERIOD_S * 30), 15)]
-    assert covered[0] == 0 and max(covered) > 5000 and covered[-1] == 0   # up, held, gone again
+    assert covered[0] == 0 and max(covered) > 5000 and covered[-1] == 0  # up, held, gone again
     first, again = video.frame(40), video.frame(40)
-    np.testing.assert_array_equal(first.image, again.image)                 # deterministic
+    np.testing.assert_array_equal(first.image, again.image)  # deterministic
     np.testing.assert_array_equal(first.occluder, again.occluder)
     plain = SyntheticVideo(SyntheticSettings(identity="bo", size="640x480", seed=5)).frame(40)
     changed = np.abs(first.image.astype(int) - plain.image.astype(int)).sum(2) > 30
-    assert (changed & first.occluder).sum() > 0.8 * first.occluder.sum()    # the mask is where the hand is
+    assert (changed & first.occluder).sum() > 0.8 * first.occluder.sum()  # the mask is where the hand is
     assert (changed & ~first.occluder).sum() < 0.05 * first.occluder.sum()
     assert plain.occluder is None
 
@@ -33,7 +33,7 @@ def test_hand_mask_covers_palm_fingers_and_forearm():
     points[0] = (50, 80)
     for finger, x in enumerate((30, 43, 56, 69)):
         base = 5 + 4 * finger
-        points[base:base + 4] = [(x, 50), (x, 40), (x, 30), (x, 20)]
+        points[base : base + 4] = [(x, 50), (x, 40), (x, 30), (x, 20)]
     points[1:5] = [(35, 72), (25, 64), (18, 58), (12, 52)]
     mask = hand_mask(points, 128)
     assert mask[65, 50] == 1.0 and mask[25, 43] == 1.0 and mask[100, 50] == 1.0  # palm, finger, forearm
@@ -78,13 +78,24 @@ def test_a_hand_in_front_of_the_face_stays_in_front_with_hands_on(inverting_mode
     errors = {}
     for hands in (False, True):
         outputs = {}
-        config = LiveConfig(capture=CaptureSettings(pace="every"), occlusion=OcclusionSettings(hands=hands),
-                            color=ColorSettings(mode="none"), blend=BlendSettings(mode="alpha"),
-                            output=OutputSettings(label=""),
-                            pipeline=PipelineSettings(max_frames=46))
-        run_live(LiveRun("synthetic:identity=bo,seed=5,occluder=hand,size=640x480", inverting_model_path, "null",
-                         config, on_output=lambda r, out=outputs: out.setdefault(r.frame.index, r.image.copy())),
-                 log=lambda line: None)
+        config = LiveConfig(
+            capture=CaptureSettings(pace="every"),
+            occlusion=OcclusionSettings(hands=hands),
+            color=ColorSettings(mode="none"),
+            blend=BlendSettings(mode="alpha"),
+            output=OutputSettings(label=""),
+            pipeline=PipelineSettings(max_frames=46),
+        )
+        run_live(
+            LiveRun(
+                "synthetic:identity=bo,seed=5,occluder=hand,size=640x480",
+                inverting_model_path,
+                "null",
+                config,
+                on_output=lambda r, out=outputs: out.setdefault(r.frame.index, r.image.copy()),
+            ),
+            log=lambda line: None,
+        )
         errors[hands] = np.abs(outputs[45].astype(int) - frame.image.astype(int))[region].mean()
     # the inverting model paints over the hand; with hands on, the hand shows (soft edge and the
     # tracker's slack aside)

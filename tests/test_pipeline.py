@@ -49,14 +49,26 @@ def test_stream_swaps_the_face_and_leaves_the_background(synthetic_clip, inverti
     outputs: dict[int, Processed] = {}
     # no colour transfer, no seamless edge, no camera mouth or eyes: the face pixels must be the
     # model's exact inversion
-    config = LiveConfig(color=ColorSettings(mode="none"), blend=BlendSettings(mode="alpha"),
-                        mask=MaskSettings(keep_mouth=0.0, keep_eyes=0.0), output=OutputSettings(label=""))
-    report = run_live(LiveRun(input=f"file:{path}", model=inverting_model_path, output=f"file:{out}", config=config,
-                              report_path=report_path, on_output=lambda p: outputs.setdefault(p.frame.index, p)),
-                      log=lambda line: None)
+    config = LiveConfig(
+        color=ColorSettings(mode="none"),
+        blend=BlendSettings(mode="alpha"),
+        mask=MaskSettings(keep_mouth=0.0, keep_eyes=0.0),
+        output=OutputSettings(label=""),
+    )
+    report = run_live(
+        LiveRun(
+            input=f"file:{path}",
+            model=inverting_model_path,
+            output=f"file:{out}",
+            config=config,
+            report_path=report_path,
+            on_output=lambda p: outputs.setdefault(p.frame.index, p),
+        ),
+        log=lambda line: None,
+    )
     assert json.loads(report_path.read_text()) == json.loads(json.dumps(report))
     assert report["frames"] == N_FRAMES == report["frames_swapped"] + report["frames_passed_through"]
-    assert report["frames_dropped"] == 0                 # files are processed frame by frame
+    assert report["frames_dropped"] == 0  # files are processed frame by frame
     assert report["frames_swapped"] >= 0.95 * N_FRAMES
     assert report["latency_ms"]["p50"] > 0 and report["fps"] > 0
     assert {"detect", "align", "swap", "mask", "color", "blend"} <= set(report["stages_ms"])
@@ -73,7 +85,7 @@ def test_stream_swaps_the_face_and_leaves_the_background(synthetic_clip, inverti
         # background far from the face: untouched, bit for bit
         margin = (x1 - x0) // 2
         background = np.ones(changed.shape, bool)
-        background[max(0, y0 - margin):y1 + margin, max(0, x0 - margin):x1 + margin] = False
+        background[max(0, y0 - margin) : y1 + margin, max(0, x0 - margin) : x1 + margin] = False
         assert not changed[background].any()
         # face centre (around the nose tip): inverted by the model. The 64 px model blurs edges,
         # so compare the patch's mean colour, which inversion maps exactly and blur preserves.
@@ -140,7 +152,7 @@ def test_faults_pass_the_original_through_and_are_counted():
     assert stats.frames == 5 and len(sink.frames) == 5
     assert stats.frames_swapped == 1 and stats.faults == {"bad_frame": 4}
     assert stats.frames_swapped + stats.frames_passed_through == stats.frames
-    np.testing.assert_array_equal(sink.frames[3], good)       # float frame converted, not lost
+    np.testing.assert_array_equal(sink.frames[3], good)  # float frame converted, not lost
 
 
 def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
@@ -159,9 +171,16 @@ def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
     graph.node.append(helper.make_node("Div", ["celeb_raw", "zero"], ["out_celeb_face"]))
     path, decoded, _ = synthetic_clip
     frames = []
-    report = run_live(LiveRun(input=f"file:{path}", model=model, output="null",
-                              config=LiveConfig(pipeline=PipelineSettings(max_frames=10), output=OutputSettings(label="")),
-                              on_output=lambda p: frames.append(p)), log=lambda line: None)
+    report = run_live(
+        LiveRun(
+            input=f"file:{path}",
+            model=model,
+            output="null",
+            config=LiveConfig(pipeline=PipelineSettings(max_frames=10), output=OutputSettings(label="")),
+            on_output=lambda p: frames.append(p),
+        ),
+        log=lambda line: None,
+    )
     assert report["frames"] == 10 and report["frames_swapped"] == 0
     assert report["faults"].get("nan_output", 0) >= 9
     for p in frames:
@@ -171,26 +190,35 @@ def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
 def test_output_frames_carry_the_disclosure_label_by_default(synthetic_clip, inverting_model_path):
     path, decoded, _ = synthetic_clip
     frames = []
-    run_live(LiveRun(input=f"file:{path}", model=inverting_model_path, output="null",
-                     config=LiveConfig(pipeline=PipelineSettings(max_frames=3)), on_output=frames.append),
-             log=lambda line: None)
+    run_live(
+        LiveRun(
+            input=f"file:{path}",
+            model=inverting_model_path,
+            output="null",
+            config=LiveConfig(pipeline=PipelineSettings(max_frames=3)),
+            on_output=frames.append,
+        ),
+        log=lambda line: None,
+    )
     for p in frames:
         height = p.image.shape[0]
         corner = (slice(height - 30, height), slice(0, 200))
         changed = np.abs(p.image[corner].astype(int) - decoded[p.frame.index][corner].astype(int)).max(2)
-        assert (changed > 60).mean() > 0.3        # darkened box with white text
-        assert (p.image[corner] > 200).all(2).sum() > 30   # the white letters
+        assert (changed > 60).mean() > 0.3  # darkened box with white text
+        assert (p.image[corner] > 200).all(2).sum() > 30  # the white letters
 
 
 @pytest.mark.parametrize("mode", ["none", "sot"])
 def test_warm_up_compiles_the_blend_kernel_before_the_clock_starts(mode):
     # In a fresh process nothing is compiled yet, so this fails if the warm-up skips a kernel
     # (as it did with an all-zero mask: the first real frame then paid ~0.7 s of compiling).
-    code = ("from swapcam.realtime.live import warm_up; from swapcam.realtime.color import COLOR_TRANSFERS; "
-            "from swapcam.realtime import warp, color_sot; "
-            f"warm_up(64, COLOR_TRANSFERS.get({mode!r})); "
-            "assert warp._paste_kernel.signatures, 'paste kernel not compiled'; "
-            "assert warp._crop_f32.signatures, 'crop kernel not compiled'; "
-            f"assert bool(color_sot.sot_step.signatures) == ({mode!r} == 'sot'), 'sot kernel'")
+    code = (
+        "from swapcam.realtime.live import warm_up; from swapcam.realtime.color import COLOR_TRANSFERS; "
+        "from swapcam.realtime import warp, color_sot; "
+        f"warm_up(64, COLOR_TRANSFERS.get({mode!r})); "
+        "assert warp._paste_kernel.signatures, 'paste kernel not compiled'; "
+        "assert warp._crop_f32.signatures, 'crop kernel not compiled'; "
+        f"assert bool(color_sot.sot_step.signatures) == ({mode!r} == 'sot'), 'sot kernel'"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-1500:]

@@ -35,11 +35,13 @@ def test_cases_take_only_the_chosen_ones_and_train_nothing_cached(tmp_path, inve
     shutil.copy(inverting_model_path, model)
     data = QualityData(cache, media, log=lambda line: None)
     cases = data.cases(("d6",), ("d9", "d3"), wanted=lambda name: name in ("d6 self", "d6→d3"))
-    assert [(c.name, c.kind, c.source, c.camera) for c in cases] == [("d6 self", "self", "d6", "d6"),
-                                                                   ("d6→d3", "cross", "d6", "d3")]
+    assert [(c.name, c.kind, c.source, c.camera) for c in cases] == [
+        ("d6 self", "self", "d6", "d6"),
+        ("d6→d3", "cross", "d6", "d3"),
+    ]
     assert all(c.model == model and c.fps == 25.0 for c in cases)
     held_out = len(read_frames(cases[0].frames))
     assert held_out == 20 - round(20 * TRAIN_SHARE) == 4
-    assert not (cache / "frames" / "d9").exists()                 # a case not chosen costs nothing
+    assert not (cache / "frames" / "d9").exists()  # a case not chosen costs nothing
     assert data.cases(("d6",), ("d9",), wanted=lambda name: False) == []
-    assert not (cache / "facesets").exists()                      # nothing was extracted or trained
+    assert not (cache / "facesets").exists()  # nothing was extracted or trained

@@ -14,8 +14,10 @@ from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 def clip():
     """Eight frames of a talking synthetic face (mouth opening and closing) and its true landmarks."""
     video = SyntheticVideo(SyntheticSettings(identity="ada", size="320x240", seed=3, noise=0.5))
-    frames = [video.render((4.0 * np.sin(t), 0.0, 0.0), {"mouth_open": 0.5 + 0.5 * np.sin(t), "blink": 0.0}, t)
-              for t in range(8)]
+    frames = [
+        video.render((4.0 * np.sin(t), 0.0, 0.0), {"mouth_open": 0.5 + 0.5 * np.sin(t), "blink": 0.0}, t)
+        for t in range(8)
+    ]
     return [f.image for f in frames], [f.landmarks for f in frames]
 
 
@@ -33,8 +35,9 @@ def test_a_blurred_face_lowers_psnr_and_ssim(clip):
     blurred = [cv2.GaussianBlur(i, (0, 0), 2.0) for i in images]
     scores = qm.score_sequence(images, blurred, landmarks, landmarks, fidelity=True)
     assert 20.0 < scores["psnr_db"] < 40.0 and scores["ssim"] < 0.95
-    sharper = qm.score_sequence(images, [cv2.GaussianBlur(i, (0, 0), 0.7) for i in images], landmarks, landmarks,
-                                fidelity=True)
+    sharper = qm.score_sequence(
+        images, [cv2.GaussianBlur(i, (0, 0), 0.7) for i in images], landmarks, landmarks, fidelity=True
+    )
     assert sharper["psnr_db"] > scores["psnr_db"] + 3 and sharper["ssim"] > scores["ssim"]
 
 
@@ -114,8 +117,10 @@ def test_dlib_descriptor_tells_two_synthetic_people_apart():
     if not identity.available():
         pytest.skip("dlib and face-recognition-models are not installed (the identity extra)")
     describer = identity.FaceDescriber()
-    frames = {name: [SyntheticVideo(SyntheticSettings(identity=name, size="320x240", seed=1)).frame(i)
-                     for i in (0, 30)] for name in ("ada", "bo")}
+    frames = {
+        name: [SyntheticVideo(SyntheticSettings(identity=name, size="320x240", seed=1)).frame(i) for i in (0, 30)]
+        for name in ("ada", "bo")
+    }
     ada = [describer.describe(f.image, f.landmarks) for f in frames["ada"]]
     bo = describer.describe(frames["bo"][0].image, frames["bo"][0].landmarks)
     assert ada[0].shape == (128,)

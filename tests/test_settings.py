@@ -17,8 +17,8 @@ def test_defaults_config_and_flags_layer_in_that_order(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text("[mask]\nopacity = 0.5\nblur = 0.1\n")
     settings = from_sources(MaskSettings, parse(MaskSettings, ["--mask-blur", "0.2"]), load_config(config))
-    assert settings.opacity == 0.5          # from the file
-    assert settings.blur == 0.2             # flag beats file
+    assert settings.opacity == 0.5  # from the file
+    assert settings.blur == 0.2  # flag beats file
     assert settings.erode == MaskSettings().erode  # default
 
 
@@ -27,12 +27,15 @@ def test_boolean_flags_and_int_to_float():
     assert settings.hull is False and settings.opacity == 1.0 and isinstance(settings.opacity, float)
 
 
-@pytest.mark.parametrize("config,message", [
-    ({"mask": {"opacity": 2.0}}, "--opacity 2.0 is out of range"),
-    ({"mask": {"opacity": "high"}}, "--opacity must be float"),
-    ({"mask": {"model_mask": "eyes"}}, "choose one of both, face, celeb, none"),
-    ({"mask": {"opacty": 1.0}}, "unknown key 'opacty'"),
-])
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ({"mask": {"opacity": 2.0}}, "--opacity 2.0 is out of range"),
+        ({"mask": {"opacity": "high"}}, "--opacity must be float"),
+        ({"mask": {"model_mask": "eyes"}}, "choose one of both, face, celeb, none"),
+        ({"mask": {"opacty": 1.0}}, "unknown key 'opacty'"),
+    ],
+)
 def test_bad_values_name_the_setting_and_the_fix(config, message):
     with pytest.raises(UserError, match=message):
         from_sources(MaskSettings, None, config)

@@ -34,7 +34,7 @@ def test_fast_motion_has_little_lag():
 def test_lost_track_resets_and_disabled_passes_through():
     stabilizer = LandmarkStabilizer(StabilizeSettings())
     stabilizer([face()], 0.0)
-    stabilizer([], 1 / 30)                      # face lost
+    stabilizer([], 1 / 30)  # face lost
     far = face(400.0)
     np.testing.assert_array_equal(stabilizer([far], 2 / 30)[0], far)  # new track starts at the raw points
     off = LandmarkStabilizer(StabilizeSettings(smoothing=False))

@@ -119,7 +119,10 @@ def test_frame_contents():
     frontal = video.render((0, 0, 0), {}, 3)
     assert frontal.landmarks[33, 0] < frontal.landmarks[263, 0]  # person's right eye on the image left
     turned = video.render((20, 0, 0), {}, 3)  # yaw > 0: nose towards image right
-    assert turned.landmarks[1, 0] - turned.landmarks[[33, 263], 0].mean() > frontal.landmarks[1, 0] - frontal.landmarks[[33, 263], 0].mean() + 5
+    assert (
+        turned.landmarks[1, 0] - turned.landmarks[[33, 263], 0].mean()
+        > frontal.landmarks[1, 0] - frontal.landmarks[[33, 263], 0].mean() + 5
+    )
 
 
 def test_expressions_move_the_right_landmarks():
@@ -168,7 +171,15 @@ def test_motion_blur_and_noise_options():
 def test_from_spec():
     assert SyntheticSettings.from_spec("") == SyntheticSettings()
     s = SyntheticSettings.from_spec("identity=bo, seed=3,fps=25,size=640x480,motion_blur=yes,noise=0")
-    assert (s.identity, s.seed, s.fps, s.width, s.height, s.motion_blur, s.noise) == ("bo", 3, 25.0, 640, 480, True, 0.0)
+    assert (s.identity, s.seed, s.fps, s.width, s.height, s.motion_blur, s.noise) == (
+        "bo",
+        3,
+        25.0,
+        640,
+        480,
+        True,
+        0.0,
+    )
     assert SyntheticSettings.from_spec("identity=random").identity == "random"
     with pytest.raises(UserError, match="'colour'.*valid keys are identity, seed"):
         SyntheticSettings.from_spec("colour=red")

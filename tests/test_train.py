@@ -67,12 +67,21 @@ def test_swap_module_follows_the_contract(arch):
 def test_swap_module_exports_to_a_contract_onnx(tmp_path):
     module = build_swap_module(build_model(PRESETS.get("tiny"))).eval()
     path = tmp_path / "tiny.onnx"
-    torch.onnx.export(module, (torch.rand(1, 64, 64, 3),), str(path), opset_version=17, input_names=[INPUT_FACE],
-                      output_names=list(OUTPUTS), dynamic_axes={n: {0: "n"} for n in [INPUT_FACE, *OUTPUTS]},
-                      dynamo=False)
+    torch.onnx.export(
+        module,
+        (torch.rand(1, 64, 64, 3),),
+        str(path),
+        opset_version=17,
+        input_names=[INPUT_FACE],
+        output_names=list(OUTPUTS),
+        dynamic_axes={n: {0: "n"} for n in [INPUT_FACE, *OUTPUTS]},
+        dynamo=False,
+    )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    info = check_io([TensorInfo(t.name, t.type, t.shape) for t in session.get_inputs()],
-                    [TensorInfo(t.name, t.type, t.shape) for t in session.get_outputs()])
+    info = check_io(
+        [TensorInfo(t.name, t.type, t.shape) for t in session.get_inputs()],
+        [TensorInfo(t.name, t.type, t.shape) for t in session.get_outputs()],
+    )
     assert info.resolution == 64 and not info.has_morph
     face = np.random.default_rng(0).random((3, 64, 64, 3), np.float32)
     outputs = session.run(None, {INPUT_FACE: face})
@@ -134,7 +143,9 @@ def test_model_settings_are_checked_as_model_dims():
     with pytest.raises(UserError, match="--inter-dims 0 is out of range"):
         ModelDims("df", 64, 16, 0, 16, 8)
     assert ModelSettings(preset="tiny", inter_dims=96).resolve(None, None) == (
-        "tiny", dataclasses.replace(PRESETS.get("tiny"), inter_dims=96))
+        "tiny",
+        dataclasses.replace(PRESETS.get("tiny"), inter_dims=96),
+    )
 
 
 def test_schedule_and_dssim_window():
@@ -151,8 +162,11 @@ def test_schedule_and_dssim_window():
 @pytest.mark.slow
 def test_tiny_preset_learns(facesets, tmp_path):
     out = tmp_path / "run"
-    result = train(run_for(facesets, out), TINY, QUICK.replace(iterations=40, batch_size=8, lr=5e-4, preview_every=20,
-                                                               checkpoint_every=20))
+    result = train(
+        run_for(facesets, out),
+        TINY,
+        QUICK.replace(iterations=40, batch_size=8, lr=5e-4, preview_every=20, checkpoint_every=20),
+    )
     assert result.iterations == 40 and result.reason == "iteration budget reached"
     rows = losses(out)
     assert [r["iteration"] for r in rows] == list(range(1, 41))
@@ -178,7 +192,9 @@ def test_resume_continues_exactly(facesets, tmp_path):
     train(run_for(facesets, straight), TINY, settings.replace(iterations=10))
     train(run_for(facesets, stopped), TINY, settings.replace(iterations=5))
     assert read_checkpoint(stopped / "checkpoint.pt")["iteration"] == 5
-    train(run_for(facesets, stopped, resume=stopped / "checkpoint.pt"), ModelSettings(), settings.replace(iterations=10))
+    train(
+        run_for(facesets, stopped, resume=stopped / "checkpoint.pt"), ModelSettings(), settings.replace(iterations=10)
+    )
     a, b = (torch.load(p / "checkpoint.pt", weights_only=True) for p in (straight, stopped))
     assert a["iteration"] == b["iteration"] == 10
     assert a["scheduler"] == b["scheduler"]
@@ -197,8 +213,14 @@ def _free_port() -> int:
 
 
 def _ddp_worker(rank: int, port: int, facesets: dict, out: Path) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2",
-                      LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE="2")
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE="2",
+        LOCAL_RANK=str(rank),
+        LOCAL_WORLD_SIZE="2",
+    )
     result = train(run_for(facesets, out), TINY, QUICK.replace(iterations=2, batch_size=2, device="cpu"))
     torch.save(result.model.state_dict(), out.parent / f"rank{rank}.pt")
 
@@ -219,9 +241,24 @@ def test_two_process_ddp_keeps_ranks_identical(facesets, tmp_path):
 @pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(facesets, tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "swapcam.export.train", "--source", str(facesets["ada"]), "--target",
-            str(facesets["bo"]), "--out", str(out), "--preset", "tiny", "--batch-size", "2", "--workers", "1",
-            "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "swapcam.export.train",
+        "--source",
+        str(facesets["ada"]),
+        "--target",
+        str(facesets["bo"]),
+        "--out",
+        str(out),
+        "--preset",
+        "tiny",
+        "--batch-size",
+        "2",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -248,24 +285,44 @@ def test_bad_inputs_name_the_problem_and_the_fix(facesets, tmp_path):
         with pytest.raises(UserError, match=message):
             train(run, model, settings.replace(iterations=1))
 
-    refused("faceset .*nowhere does not exist: check --source",
-            TrainRun(source=tmp_path / "nowhere", targets=[facesets["bo"]], out=tmp_path / "a", progress=False))
+    refused(
+        "faceset .*nowhere does not exist: check --source",
+        TrainRun(source=tmp_path / "nowhere", targets=[facesets["bo"]], out=tmp_path / "a", progress=False),
+    )
     other = tmp_path / "bo_wide"
     shutil.copytree(facesets["bo"], other)
     meta = json.loads((other / "faceset.json").read_text())
     (other / "faceset.json").write_text(json.dumps({**meta, "coverage": 2.6}))
-    refused("coverage 2.6.*re-extract them with the same --coverage",
-            TrainRun(source=facesets["ada"], targets=[other], out=tmp_path / "b", progress=False))
-    refused("smaller than the 224 px model: re-extract", run_for(facesets, tmp_path / "c"), ModelSettings(preset="quality"))
-    refused("1 --target-name for 2 --target", TrainRun(source=facesets["ada"], targets=[facesets["bo"]] * 2,
-                                                       out=tmp_path / "f", target_names=["bo"], progress=False))
+    refused(
+        "coverage 2.6.*re-extract them with the same --coverage",
+        TrainRun(source=facesets["ada"], targets=[other], out=tmp_path / "b", progress=False),
+    )
+    refused(
+        "smaller than the 224 px model: re-extract", run_for(facesets, tmp_path / "c"), ModelSettings(preset="quality")
+    )
+    refused(
+        "1 --target-name for 2 --target",
+        TrainRun(
+            source=facesets["ada"],
+            targets=[facesets["bo"]] * 2,
+            out=tmp_path / "f",
+            target_names=["bo"],
+            progress=False,
+        ),
+    )
     done = tmp_path / "done"
     train(run_for(facesets, done), TINY, QUICK.replace(iterations=1))
     refused("already holds a training run: add --resume", run_for(facesets, done))
-    refused("trained with preset tiny, not live: drop --preset", run_for(facesets, done, resume=done / "checkpoint.pt"),
-            ModelSettings(preset="live"))
-    refused("has --encoder-dims 16, not 32", run_for(facesets, done, resume=done / "checkpoint.pt"),
-            ModelSettings(encoder_dims=32))
+    refused(
+        "trained with preset tiny, not live: drop --preset",
+        run_for(facesets, done, resume=done / "checkpoint.pt"),
+        ModelSettings(preset="live"),
+    )
+    refused(
+        "has --encoder-dims 16, not 32",
+        run_for(facesets, done, resume=done / "checkpoint.pt"),
+        ModelSettings(encoder_dims=32),
+    )
     refused("checkpoint .*missing.pt does not exist", run_for(facesets, done, resume=done / "missing.pt"))
     (done / "junk.pt").write_bytes(b"not a checkpoint")
     refused("junk.pt is not readable", run_for(facesets, done, resume=done / "junk.pt"))
@@ -273,9 +330,21 @@ def test_bad_inputs_name_the_problem_and_the_fix(facesets, tmp_path):
 
 @pytest.mark.parametrize("entry", [["-m", "swapcam.realtime.cli", "train"], ["-m", "swapcam.export.train"]])
 def test_cli_missing_faceset_is_one_line(entry, tmp_path):
-    result = subprocess.run([sys.executable, *entry, "--source", str(tmp_path / "nope"), "--target",
-                             str(tmp_path / "nope2"), "--out", str(tmp_path / "run")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            *entry,
+            "--source",
+            str(tmp_path / "nope"),
+            "--target",
+            str(tmp_path / "nope2"),
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1 and "nope does not exist: check --source" in errors[0]
@@ -301,8 +370,8 @@ def test_face_pool_keeps_decoded_faces_up_to_its_budget(facesets, monkeypatch):
     monkeypatch.setattr(data_module, "FACE_CACHE_BYTES", 2 * 64 * 64 * 5)
     small = data_module.FacePool([Faceset(facesets["ada"])], 64, False)
     loaded = [small.load(n) for n in range(4)]
-    assert small.load(0) is loaded[0] and small.load(1) is loaded[1]       # within the budget: kept
-    assert small.load(2) is not loaded[2]                                   # beyond it: read again
+    assert small.load(0) is loaded[0] and small.load(1) is loaded[1]  # within the budget: kept
+    assert small.load(2) is not loaded[2]  # beyond it: read again
     np.testing.assert_array_equal(small.load(2).image, loaded[2].image)
 
 
@@ -320,7 +389,11 @@ def test_holdout_framed_differently_is_refused(facesets, tmp_path):
     from swapcam.export.extract import ExtractSettings, extract
 
     other = tmp_path / "wide"
-    extract(["synthetic:identity=ada,size=320x240"], other, ExtractSettings(resolution=64, count=3, coverage=3.0,
-                                                                           dedupe=0.0), progress=False)
+    extract(
+        ["synthetic:identity=ada,size=320x240"],
+        other,
+        ExtractSettings(resolution=64, count=3, coverage=3.0, dedupe=0.0),
+        progress=False,
+    )
     with pytest.raises(UserError, match="coverage 3.0"):
         train(run_for(facesets, tmp_path / "run", holdout=other), TINY, QUICK.replace(iterations=2))

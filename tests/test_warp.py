@@ -108,8 +108,12 @@ def test_paste_with_zero_mask_changes_nothing_and_loops_over_nothing():
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     got = frame.copy()
-    box = paste_back(got, np.ones((64, 64, 3), np.float32), np.zeros((64, 64), np.float32),
-                     similarity(rng, 64, scale=1.0, centre=(W / 2, H / 2)))
+    box = paste_back(
+        got,
+        np.ones((64, 64, 3), np.float32),
+        np.zeros((64, 64), np.float32),
+        similarity(rng, 64, scale=1.0, centre=(W / 2, H / 2)),
+    )
     assert box[2] == box[0] or box[3] == box[1]
     assert np.array_equal(got, frame)
 
@@ -121,7 +125,7 @@ def test_paste_box_is_bounded_by_the_mask_not_the_crop():
     face = rng.random((r, r, 3), dtype=np.float32)
     mask = np.zeros((r, r), np.float32)
     mask[20:30, 24:40] = rng.random((10, 16), dtype=np.float32) + 0.01
-    M = similarity(rng, r, scale=0.5, centre=(W / 2, H / 2))   # crop pixel = 2 frame pixels
+    M = similarity(rng, r, scale=0.5, centre=(W / 2, H / 2))  # crop pixel = 2 frame pixels
     got = frame.copy()
     x0, y0, x1, y1 = paste_back(got, face, mask, M)
     full_x0, full_y0, full_x1, full_y1 = paste_back(frame.copy(), face, np.full((r, r), 0.5, np.float32), M)

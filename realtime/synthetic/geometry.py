@@ -75,12 +75,22 @@ def build_geometry(t: FaceTemplate, face: np.ndarray, identity: Identity) -> Rig
     tris = np.array(mesh.tris, np.int32)
     pos_tris = rv_pos[tris[:lit_tris]].astype(np.int32)
     return RigGeometry(
-        rest=np.concatenate(mesh.positions).astype(np.float64), rv_pos=rv_pos,
-        rv_uv=np.array(mesh.rv_uv, np.float32), rv_gain=np.array(mesh.rv_gain, np.float32),
-        rv_spec=np.array(mesh.rv_spec, np.float32), tris=tris,
-        cull=np.array([f[0] for f in mesh.flags]), alpha_test=np.array([f[1] for f in mesh.flags]),
-        pos_tris=pos_tris, lit_positions=np.unique(pos_tris), body_positions=body_positions,
-        eye_caps=eye_caps, mouth_centre=mouth_centre, face_uv_map=face_uv_map, head_theta0=shell.theta[0])
+        rest=np.concatenate(mesh.positions).astype(np.float64),
+        rv_pos=rv_pos,
+        rv_uv=np.array(mesh.rv_uv, np.float32),
+        rv_gain=np.array(mesh.rv_gain, np.float32),
+        rv_spec=np.array(mesh.rv_spec, np.float32),
+        tris=tris,
+        cull=np.array([f[0] for f in mesh.flags]),
+        alpha_test=np.array([f[1] for f in mesh.flags]),
+        pos_tris=pos_tris,
+        lit_positions=np.unique(pos_tris),
+        body_positions=body_positions,
+        eye_caps=eye_caps,
+        mouth_centre=mouth_centre,
+        face_uv_map=face_uv_map,
+        head_theta0=shell.theta[0],
+    )
 
 
 class _Builder:
@@ -193,8 +203,7 @@ def _add_shell_surface(mesh: _Builder, s: _ShellFrame, ring_positions: np.ndarra
     The outline's first column is repeated at u = 1 so no triangle spans the texture seam."""
 
     def head_uv(th: float, ph: float) -> tuple[float, float]:
-        return (HEAD[1] + 1 + (th - s.theta[0]) / (2 * np.pi) * (HEAD[2] - 3),
-                HEAD[0] + 1 + ph / np.pi * (HEAD[2] - 3))
+        return (HEAD[1] + 1 + (th - s.theta[0]) / (2 * np.pi) * (HEAD[2] - 3), HEAD[0] + 1 + ph / np.pi * (HEAD[2] - 3))
 
     count = len(s.outline)
     grid = np.zeros((count + 1, _SHELL_RINGS + 1), np.int64)
@@ -202,8 +211,9 @@ def _add_shell_surface(mesh: _Builder, s: _ShellFrame, ring_positions: np.ndarra
         jj = j % count
         th = s.theta[jj] + (2 * np.pi if j == count else 0.0)
         for k in range(_SHELL_RINGS + 1):
-            grid[j, k] = mesh.vertex(int(ring_positions[jj, k]), head_uv(th, _ring_phi(s.phi[jj], k)),
-                                     1.0, 0.08 if k else 0.10)
+            grid[j, k] = mesh.vertex(
+                int(ring_positions[jj, k]), head_uv(th, _ring_phi(s.phi[jj], k)), 1.0, 0.08 if k else 0.10
+            )
     back_rv = mesh.vertex(back, head_uv(s.theta[0] + np.pi, np.pi - 1e-3), 1.0, 0.05)
     tris = []
     for j in range(count):
@@ -227,8 +237,10 @@ def _add_body(mesh: _Builder, face_width: float) -> np.ndarray:
     for r, y in enumerate(heights):
         for c, a in enumerate(angles):
             p = mesh.position(np.array([half_w[r] * math.sin(a), y, 0.95 - half_d[r] * math.cos(a)]))
-            uv = (BODY[1] + 1 + c / (len(angles) - 1) * (BODY[2] - 3),
-                  BODY[0] + 1 + r / (len(heights) - 1) * (BODY[3] - 3))
+            uv = (
+                BODY[1] + 1 + c / (len(angles) - 1) * (BODY[2] - 3),
+                BODY[0] + 1 + r / (len(heights) - 1) * (BODY[3] - 3),
+            )
             grid[r, c] = mesh.vertex(p, uv, 1.0, 0.04)
     tris = []
     for r in range(len(heights) - 1):
@@ -260,8 +272,12 @@ def _add_mouth_cap(mesh: _Builder, t: FaceTemplate, face: np.ndarray) -> int:
 
     def rim(arc: np.ndarray, v: float) -> list[int]:
         last = len(arc) - 1
-        return [mesh.vertex(int(p), (MOUTH[1] + 1 + mw * i / last, MOUTH[0] + 1 + mh * (0.5 if i in (0, last) else v)), 0.55)
-                for i, p in enumerate(arc)]
+        return [
+            mesh.vertex(
+                int(p), (MOUTH[1] + 1 + mw * i / last, MOUTH[0] + 1 + mh * (0.5 if i in (0, last) else v)), 0.55
+            )
+            for i, p in enumerate(arc)
+        ]
 
     rim_u, rim_l = rim(up, 0.0), rim(low, 1.0)
     mid = mesh.vertex(centre, (MOUTH[1] + 1 + mw / 2, MOUTH[0] + 1 + mh / 2), 0.35)
@@ -277,8 +293,9 @@ def _add_hair_sheet(mesh: _Builder, sheet: tuple[tuple[float, float], tuple[floa
     corners = []
     for (x, y), (su, sv) in (((x0, y0), (0, 0)), ((x1, y0), (1, 0)), ((x0, y1), (0, 1)), ((x1, y1), (1, 1))):
         p = mesh.position(np.array([x, y, z]))
-        corners.append(mesh.vertex(p, (SHEET[1] + 1 + su * (SHEET[2] - 3), SHEET[0] + 1 + sv * (SHEET[2] - 3)),
-                                   0.85, 0.03))
+        corners.append(
+            mesh.vertex(p, (SHEET[1] + 1 + su * (SHEET[2] - 3), SHEET[0] + 1 + sv * (SHEET[2] - 3)), 0.85, 0.03)
+        )
     mesh.add([(corners[0], corners[1], corners[2]), (corners[1], corners[3], corners[2])], cull=False, alpha_test=True)
 
 

@@ -31,7 +31,9 @@ class HairStyle:
         y, z = unit[..., 1], unit[..., 2]
         back = np.clip(z, 0, 1)
         if self.level is None:
-            return smoothstep((y + 0.15) / 0.1) * smoothstep((0.45 + 0.2 * back - y) / 0.1) * smoothstep((z + 0.1) / 0.2)
+            return (
+                smoothstep((y + 0.15) / 0.1) * smoothstep((0.45 + 0.2 * back - y) / 0.1) * smoothstep((z + 0.1) / 0.2)
+            )
         return smoothstep((self.level + 0.5 * back - y) / 0.12)
 
     def volume(self, unit: np.ndarray) -> np.ndarray:
@@ -90,6 +92,8 @@ class Identity:
 
 
 IDENTITIES: Registry[Identity] = Registry("synthetic identity")
+# a table: one person per entry reads better than one field per line
+# fmt: off
 for _name, _identity in (
     ("ada", Identity(skin=(150, 178, 222), hair_color=(30, 45, 80), eye_color=(90, 110, 60),
                      lip_color=(105, 100, 190), shirt=(140, 80, 40), hair_style="long", face_width=-0.4,
@@ -141,6 +145,7 @@ for _name, _identity in (
                       mouth_width=0.3, hairline=0.2)),
 ):
     IDENTITIES.register(_name)(_identity)
+# fmt: on
 
 PRESET_NAMES: tuple[str, ...] = tuple(IDENTITIES.names())
 
@@ -153,9 +158,26 @@ def random_identity(seed: int) -> Identity:
     skin = dark + (light - dark) * tone + rng.normal(0, 6, 3)
     hair_palette = [(15, 15, 20), (25, 35, 60), (40, 70, 120), (70, 140, 200), (140, 145, 150), (30, 45, 110)]
     eye_palette = [(25, 35, 55), (40, 70, 90), (120, 100, 60), (90, 120, 70), (150, 120, 70)]
-    shape = {k: float(rng.uniform(-0.8, 0.8)) for k in (
-        "face_width", "face_length", "jaw", "chin", "cheeks", "eye_size", "eye_spacing", "eye_tilt",
-        "brow_height", "brow_arch", "nose_length", "nose_width", "nose_bridge", "lip_fullness", "mouth_width")}
+    shape = {
+        k: float(rng.uniform(-0.8, 0.8))
+        for k in (
+            "face_width",
+            "face_length",
+            "jaw",
+            "chin",
+            "cheeks",
+            "eye_size",
+            "eye_spacing",
+            "eye_tilt",
+            "brow_height",
+            "brow_arch",
+            "nose_length",
+            "nose_width",
+            "nose_bridge",
+            "lip_fullness",
+            "mouth_width",
+        )
+    }
     return Identity(
         skin=_bgr(skin),
         hair_color=_bgr(np.array(hair_palette[rng.integers(len(hair_palette))]) + rng.normal(0, 5, 3)),

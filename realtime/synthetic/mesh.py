@@ -72,9 +72,11 @@ def deform(t: FaceTemplate, p: Identity) -> np.ndarray:
     lower = smoothstep((y - y_nose) / (y_chin - y_nose))
     v[:, 0] *= 1 + 0.08 * p.face_width
     v[:, 0] *= 1 + 0.12 * p.jaw * lower * smoothstep((y - 0.2) / 0.5)
-    v[:, 1] += 0.10 * p.face_length * np.clip((y - y_nose) / (y_chin - y_nose), 0, 1.2) + 0.05 * p.face_length * np.clip(-y / 0.5, 0, 1)
+    v[:, 1] += 0.10 * p.face_length * np.clip(
+        (y - y_nose) / (y_chin - y_nose), 0, 1.2
+    ) + 0.05 * p.face_length * np.clip(-y / 0.5, 0, 1)
     v[:, 1] += 0.08 * p.chin * smoothstep((y - y_mouth) / (y_chin - y_mouth)) ** 2
-    v[:, 2] -= 0.05 * p.chin * smoothstep((y - y_mouth) / (y_chin - y_mouth)) ** 2 * np.exp(-x ** 2 / 0.1)
+    v[:, 2] -= 0.05 * p.chin * smoothstep((y - y_mouth) / (y_chin - y_mouth)) ** 2 * np.exp(-(x**2) / 0.1)
     for cheek in (50, 280):
         g = gauss(t.vertices[:, :2], t.vertices[cheek, :2], 0.2)
         v[:, 2] -= 0.07 * p.cheeks * g
@@ -96,7 +98,13 @@ def deform(t: FaceTemplate, p: Identity) -> np.ndarray:
     v[:, 0] += 0.32 * p.nose_width * x * gauss(t.vertices[:, :2], t.vertices[2, :2] - np.array([0, 0.05]), 0.12)
     y_line = _mouth_line(t, v)
     gm = gauss(t.vertices[:, :2], t.vertices[[13, 14], :2].mean(0), 0.2)
-    v[:, 1] += 0.045 * p.lip_fullness * np.tanh((y - y_line) / 0.04) * gm * gauss(t.vertices[:, :2], t.vertices[[13, 14], :2].mean(0), 0.14)
+    v[:, 1] += (
+        0.045
+        * p.lip_fullness
+        * np.tanh((y - y_line) / 0.04)
+        * gm
+        * gauss(t.vertices[:, :2], t.vertices[[13, 14], :2].mean(0), 0.14)
+    )
     v[:, 0] += 0.07 * p.mouth_width * np.tanh(x / 0.2) * gm
     return v
 
@@ -127,7 +135,9 @@ def _mouth_open(t: FaceTemplate, face: np.ndarray) -> np.ndarray:
     a = math.radians(16.0)
     rx = np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
     jaw = ((face - hinge) @ rx.T + hinge - face) * weight[:, None]
-    upper_lip = np.exp(-((y - y_line + 0.03) / 0.05) ** 2) * (y < y_line) * gauss(face[:, :2], face[[13], :2].mean(0), 0.15)
+    upper_lip = (
+        np.exp(-(((y - y_line + 0.03) / 0.05) ** 2)) * (y < y_line) * gauss(face[:, :2], face[[13], :2].mean(0), 0.15)
+    )
     jaw[:, 1] -= 0.025 * upper_lip
     return jaw
 
@@ -153,9 +163,9 @@ def _blink(t: FaceTemplate, face: np.ndarray) -> np.ndarray:
         inside = smoothstep((x - xs.min()) / 0.04) * smoothstep((xs.max() - x) / 0.04)
         gap = (y_low - y_up) * inside
         above = y_up - y
-        w_up = np.where(above < 0.025, 1.0, np.exp(-((above - 0.025) / 0.06) ** 2)) * (above > -0.01)
+        w_up = np.where(above < 0.025, 1.0, np.exp(-(((above - 0.025) / 0.06) ** 2))) * (above > -0.01)
         below = y - y_low
-        w_low = np.where(below < 0.015, 1.0, np.exp(-((below - 0.015) / 0.04) ** 2)) * (below > -0.01)
+        w_low = np.where(below < 0.015, 1.0, np.exp(-(((below - 0.015) / 0.04) ** 2))) * (below > -0.01)
         blink[:, 1] += 0.8 * gap * w_up
         blink[:, 1] -= 0.2 * gap * w_low
         blink[upper, 1] = 0.8 * gap[upper]
@@ -167,13 +177,17 @@ def _brows_up(t: FaceTemplate, face: np.ndarray) -> np.ndarray:
     """Brows and forehead rise, fading to nothing at the upper lid."""
     x, y = face[:, 0], face[:, 1]
     brows = np.zeros(len(face))
-    for upper, rows in ((t.eye_r_upper, (t.brow_r_upper, t.brow_r_lower)), (t.eye_l_upper, (t.brow_l_upper, t.brow_l_lower))):
+    for upper, rows in (
+        (t.eye_r_upper, (t.brow_r_upper, t.brow_r_lower)),
+        (t.eye_l_upper, (t.brow_l_upper, t.brow_l_lower)),
+    ):
         brow_pts = face[np.concatenate(rows)]
         y_brow, x_brow = brow_pts[:, 1].mean(), brow_pts[:, 0].mean()
         y_lid = face[upper, 1].min()
-        rise = np.where(y > y_brow, np.clip((y_lid - y) / (y_lid - y_brow), 0, 1),
-                        1 - 0.5 * np.clip((y_brow - y) / 0.5, 0, 1))
-        brows = np.maximum(brows, rise * np.exp(-((x - x_brow) / 0.4) ** 2))
+        rise = np.where(
+            y > y_brow, np.clip((y_lid - y) / (y_lid - y_brow), 0, 1), 1 - 0.5 * np.clip((y_brow - y) / 0.5, 0, 1)
+        )
+        brows = np.maximum(brows, rise * np.exp(-(((x - x_brow) / 0.4) ** 2)))
     return np.stack([np.zeros_like(brows), -0.075 * brows, np.zeros_like(brows)], 1)
 
 
@@ -190,4 +204,4 @@ def ear_bump(unit: np.ndarray) -> np.ndarray:
     """Outward offset (template units) where the ears sit on the head shell (directions ``unit``)."""
     ear = np.array([1.0, 0.12, 0.08]) / np.linalg.norm([1.0, 0.12, 0.08])
     dots = np.maximum(unit @ ear, unit @ (ear * np.array([-1, 1, 1])))
-    return 0.13 * np.exp(-((1 - dots) / 0.012) ** 2 * 0.5)
+    return 0.13 * np.exp(-(((1 - dots) / 0.012) ** 2) * 0.5)

@@ -33,7 +33,7 @@ class HandSprite:
     image: np.ndarray  # (H, W, 3) float32 BGR 0..255
     alpha: np.ndarray  # (H, W) float32 0..1
     wrist: tuple[float, float]
-    length: float      # wrist to the longest fingertip, pixels
+    length: float  # wrist to the longest fingertip, pixels
 
 
 def _capsule(mask: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float, r1: float) -> None:
@@ -41,8 +41,15 @@ def _capsule(mask: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float, r1: fl
     steps = max(2, int(np.hypot(*(p1 - p0)) / max(min(r0, r1), 1.0) * 3))
     for t in np.linspace(0.0, 1.0, steps):
         centre = np.round(((1 - t) * p0 + t * p1) * 16).astype(int)
-        cv2.circle(mask, (int(centre[0]), int(centre[1])), int(round(((1 - t) * r0 + t * r1) * 16)), 255, -1,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
-                   cv2.LINE_AA, 4)
+        cv2.circle(
+            mask,
+            (int(centre[0]), int(centre[1])),
+            int(round(((1 - t) * r0 + t * r1) * 16)),
+            255,
+            -1,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+            cv2.LINE_AA,
+            4,
+        )
 
 
 def hand_sprite(palm_width: float, skin: tuple[int, int, int]) -> HandSprite:
@@ -59,8 +66,16 @@ def hand_sprite(palm_width: float, skin: tuple[int, int, int]) -> HandSprite:
     _capsule(arm, at(0.0, 0.3), at(0.05, 2.3), 0.42 * s, 0.48 * s)
     parts.append(arm)
     palm = np.zeros((height, width), np.uint8)
-    outline = np.array([at(-0.45, 0.2), at(0.45, 0.2), at(0.55, -0.9), at(0.5, -_PALM_LENGTH),
-                        at(-0.5, -_PALM_LENGTH), at(-0.55, -0.8)])
+    outline = np.array(
+        [
+            at(-0.45, 0.2),
+            at(0.45, 0.2),
+            at(0.55, -0.9),
+            at(0.5, -_PALM_LENGTH),
+            at(-0.5, -_PALM_LENGTH),
+            at(-0.55, -0.8),
+        ]
+    )
     cv2.fillPoly(palm, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     parts.append(palm)
     for x, length, half in _FINGERS:

@@ -75,14 +75,22 @@ def rasterize(xy, depth, uv, light, spec, tris, cull, alpha_test, atlas, out, zb
                 fu, fv = u - iu, v - iv
                 w00, w01, w10, w11 = (1 - fu) * (1 - fv), fu * (1 - fv), (1 - fu) * fv, fu * fv
                 if alpha_test[t]:
-                    a = (w00 * atlas[iv, iu, 3] + w01 * atlas[iv, iu + 1, 3]
-                         + w10 * atlas[iv + 1, iu, 3] + w11 * atlas[iv + 1, iu + 1, 3])
+                    a = (
+                        w00 * atlas[iv, iu, 3]
+                        + w01 * atlas[iv, iu + 1, 3]
+                        + w10 * atlas[iv + 1, iu, 3]
+                        + w11 * atlas[iv + 1, iu + 1, 3]
+                    )
                     if a < 128:
                         continue
                 zbuf[py, px] = d
                 s = 255.0 * (b0 * spec[i0] + b1 * spec[i1] + b2 * spec[i2])
                 for ch in range(3):
-                    tex = (w00 * atlas[iv, iu, ch] + w01 * atlas[iv, iu + 1, ch]
-                           + w10 * atlas[iv + 1, iu, ch] + w11 * atlas[iv + 1, iu + 1, ch])
+                    tex = (
+                        w00 * atlas[iv, iu, ch]
+                        + w01 * atlas[iv, iu + 1, ch]
+                        + w10 * atlas[iv + 1, iu, ch]
+                        + w11 * atlas[iv + 1, iu + 1, ch]
+                    )
                     lit = b0 * light[i0, ch] + b1 * light[i1, ch] + b2 * light[i2, ch]
                     out[py, px, ch] = min(max(tex * lit + s, 0.0), 255.0)

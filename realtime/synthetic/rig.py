@@ -57,12 +57,32 @@ class Rig:
             region = image[y0:y1, x0:x1]
             zbuf = np.full(region.shape[:2], np.inf, np.float32)
             local_xy = (xy - np.array([x0, y0])).astype(np.float32)
-            rasterize(local_xy[g.rv_pos], cam[g.rv_pos, 2].astype(np.float32), uv,
-                      light.astype(np.float32), spec.astype(np.float32), g.tris, g.cull,
-                      g.alpha_test, self.atlas, region, zbuf)
+            rasterize(
+                local_xy[g.rv_pos],
+                cam[g.rv_pos, 2].astype(np.float32),
+                uv,
+                light.astype(np.float32),
+                spec.astype(np.float32),
+                g.tris,
+                g.cull,
+                g.alpha_test,
+                self.atlas,
+                region,
+                zbuf,
+            )
             if self.identity.glasses != "none":
-                _draw_glasses(region, zbuf, self.identity.glasses, self.face, self.template, rotation, pivot,
-                              self.pivot, focal, (w / 2 - x0, h / 2 - y0))
+                _draw_glasses(
+                    region,
+                    zbuf,
+                    self.identity.glasses,
+                    self.face,
+                    self.template,
+                    rotation,
+                    pivot,
+                    self.pivot,
+                    focal,
+                    (w / 2 - x0, h / 2 - y0),
+                )
             # Lens softness doubles as anti-aliasing of silhouette edges.
             region[:] = cv2.GaussianBlur(region, (5, 5), 0.75)
             if blur is not None:
@@ -95,8 +115,9 @@ class Rig:
         normals[unlit] = rotation @ np.array([0.0, 0.0, -1.0])
         return normals
 
-    def _shade(self, normals: np.ndarray, cam: np.ndarray, light_dir: np.ndarray,
-               light_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _shade(
+        self, normals: np.ndarray, cam: np.ndarray, light_dir: np.ndarray, light_rgb: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per render vertex light multipliers (N, 3) and specular highlight (N,)."""
         g = self.geometry
         view = -cam / np.linalg.norm(cam, axis=1, keepdims=True)
@@ -165,8 +186,15 @@ def _draw_glasses(region, zbuf, style, face, t, rotation, pivot, head_pivot, foc
             mx, my = ((xy[i] + xy[i + 1]) / 2).astype(int)
             if 0 <= mx < w and 0 <= my < h and z[i] > zbuf[my, mx] + 0.02:
                 continue
-            cv2.line(region, tuple(np.round(xy[i] * 16).astype(int)), tuple(np.round(xy[i + 1] * 16).astype(int)),
-                     color, thick, cv2.LINE_AA, shift=4)
+            cv2.line(
+                region,
+                tuple(np.round(xy[i] * 16).astype(int)),
+                tuple(np.round(xy[i + 1] * 16).astype(int)),
+                color,
+                thick,
+                cv2.LINE_AA,
+                shift=4,
+            )
 
 
 def _motion_blur(region: np.ndarray, vector: np.ndarray) -> None:

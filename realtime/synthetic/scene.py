@@ -17,7 +17,7 @@ class Trajectory:
     """Seeded smooth signals: each channel is a sum of three sinusoids, normalised to peak at ±1."""
 
     CHANNELS = ("yaw", "pitch", "roll", "x", "y", "scale", "gaze_x", "gaze_y", "light_az", "light_el",
-                "temperature", "smile", "brows", "talk", "syllable", "yawn")
+                "temperature", "smile", "brows", "talk", "syllable", "yawn")  # fmt: skip
 
     def __init__(self, seed: int):
         rng = np.random.default_rng([seed, 0x7EA])

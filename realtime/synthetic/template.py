@@ -151,7 +151,7 @@ def contours(triangles: np.ndarray) -> dict[str, np.ndarray]:
     loops = boundary_loops(triangles)
     by_member = {m: next(lp for lp in loops if m in lp) for m in (10, 33, 263, 13)}
     oval = by_member[10]
-    oval = oval[oval.index(10):] + oval[: oval.index(10)]
+    oval = oval[oval.index(10) :] + oval[: oval.index(10)]
     out = {"oval": oval}
     out["eye_r_upper"], out["eye_r_lower"] = _arcs(by_member[33], 33, 133, 159)
     out["eye_l_upper"], out["eye_l_lower"] = _arcs(by_member[263], 263, 362, 386)
@@ -261,7 +261,7 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     u, sig, vt = np.linalg.svd(b.T @ a)
     d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
     rot = u @ d @ vt
-    scale = (sig * np.diag(d)).sum() / (a ** 2).sum()
+    scale = (sig * np.diag(d)).sum() / (a**2).sum()
     return scale * a @ rot.T + md
 
 
@@ -281,8 +281,9 @@ def main(argv: list[str] | None = None) -> None:
     mirror = mirror_index(vertices)
     vertices = symmetrize(vertices, mirror)
     triangles = orient(tesselation_triangles(), vertices)
-    template = FaceTemplate(vertices=vertices.astype(np.float32), triangles=triangles, mirror=mirror,
-                            **contours(triangles))
+    template = FaceTemplate(
+        vertices=vertices.astype(np.float32), triangles=triangles, mirror=mirror, **contours(triangles)
+    )
     template = refine(template, mesh, args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     template.save(args.out)

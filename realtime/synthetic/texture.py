@@ -26,8 +26,14 @@ SHEET = (512, 512, 512)  # long-hair sheet with alpha
 IRIS_RADIUS = 0.062  # template units (outer inter-ocular distance = 1)
 
 
-def paint_atlas(t: FaceTemplate, p: Identity, face: np.ndarray, face_uv_map: tuple[np.ndarray, float],
-                head_theta0: float, rng: np.random.Generator) -> np.ndarray:
+def paint_atlas(
+    t: FaceTemplate,
+    p: Identity,
+    face: np.ndarray,
+    face_uv_map: tuple[np.ndarray, float],
+    head_theta0: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """(1024, 1024, 4) uint8 BGRA texture atlas for one identity (layout: module constants).
 
     ``face_uv_map`` (lo, scale) maps template x, y to face-texture pixels; ``head_theta0`` is the
@@ -48,18 +54,18 @@ def paint_atlas(t: FaceTemplate, p: Identity, face: np.ndarray, face_uv_map: tup
     _place(atlas, HEAD, _head_texture(p, head_theta0, rng))
     _place(atlas, BODY, _body_texture(p, rng))
     (er, ec, _), (hh, hw) = EYE, _EYE_HALF
-    atlas[er - hh:er + hh, ec - hw:ec + hw, :3] = _eye_texture(p)
+    atlas[er - hh : er + hh, ec - hw : ec + hw, :3] = _eye_texture(p)
     _place(atlas, MOUTH, _mouth_texture())
     sheet, alpha = _sheet_texture(p, rng)
     _place(atlas, SHEET, sheet)
-    atlas[SHEET[0]:SHEET[0] + SHEET[2], SHEET[1]:SHEET[1] + SHEET[2], 3] = alpha * 255
+    atlas[SHEET[0] : SHEET[0] + SHEET[2], SHEET[1] : SHEET[1] + SHEET[2], 3] = alpha * 255
     return np.clip(atlas, 0, 255).astype(np.uint8)
 
 
 def _place(atlas: np.ndarray, area: tuple, tex: np.ndarray) -> None:
     """Copy ``tex`` (BGR) into the atlas at ``area`` (row, col, ...), a layout constant."""
     row, col = area[:2]
-    atlas[row:row + tex.shape[0], col:col + tex.shape[1], :3] = tex
+    atlas[row : row + tex.shape[0], col : col + tex.shape[1], :3] = tex
 
 
 def _soft_poly(shape: tuple[int, int], polys: list[np.ndarray], blur: float) -> np.ndarray:
@@ -71,7 +77,9 @@ def _soft_poly(shape: tuple[int, int], polys: list[np.ndarray], blur: float) -> 
 
 def _soft_line(shape: tuple[int, int], pts: np.ndarray, thickness: float, blur: float) -> np.ndarray:
     mask = np.zeros(shape, np.float32)
-    cv2.polylines(mask, [np.round(pts * 16).astype(np.int32)], False, 1.0, max(1, int(round(thickness))), cv2.LINE_AA, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.polylines(
+        mask, [np.round(pts * 16).astype(np.int32)], False, 1.0, max(1, int(round(thickness))), cv2.LINE_AA, shift=4
+    )  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
     return cv2.GaussianBlur(mask, (0, 0), blur)
 
 
@@ -125,10 +133,18 @@ class _FaceCanvas:
 def _paint_skin(c: _FaceCanvas, p: Identity, rng: np.random.Generator) -> None:
     """Mottling, redness over cheeks, nose and chin, freckles."""
     n, lm, skin = c.n, c.lm, np.array(p.skin, np.float32)
-    c.tex *= (1 + 0.05 * _smooth_noise(rng, (n, n), 5) + 0.025 * _smooth_noise(rng, (n, n), 40)
-              + 0.015 * rng.standard_normal((n, n)).astype(np.float32))[..., None]
+    c.tex *= (
+        1
+        + 0.05 * _smooth_noise(rng, (n, n), 5)
+        + 0.025 * _smooth_noise(rng, (n, n), 40)
+        + 0.015 * rng.standard_normal((n, n)).astype(np.float32)
+    )[..., None]
     red = skin * np.array([0.88, 0.86, 1.04], np.float32)
-    redness = 0.45 * (c.blob(lm[50], 0.16) + c.blob(lm[280], 0.16)) + 0.35 * c.blob(lm[1], 0.07) + 0.2 * c.blob(lm[152] * 0.7 + lm[17] * 0.3, 0.1)
+    redness = (
+        0.45 * (c.blob(lm[50], 0.16) + c.blob(lm[280], 0.16))
+        + 0.35 * c.blob(lm[1], 0.07)
+        + 0.2 * c.blob(lm[152] * 0.7 + lm[17] * 0.3, 0.1)
+    )
     c.mix(red, np.clip(redness, 0, 1))
     if p.freckles > 0:
         dots = (rng.uniform(size=(n, n)) > 0.995).astype(np.float32)
@@ -258,12 +274,16 @@ def _eye_texture(p: Identity) -> np.ndarray:
     tex = sclera.copy()
     ang = np.arctan2(vv, uu)
     fibres = 0.75 + 0.25 * np.sin(ang * 37 + 3 * np.sin(ang * 5)) * (0.6 + 0.4 * np.sin(ang * 11))
-    iris_color = np.array(p.eye_color, np.float32)[None, None, :] * fibres[..., None] * (0.8 + 0.4 * (r / IRIS_RADIUS))[..., None]
+    iris_color = (
+        np.array(p.eye_color, np.float32)[None, None, :]
+        * fibres[..., None]
+        * (0.8 + 0.4 * (r / IRIS_RADIUS))[..., None]
+    )
     iris = smoothstep((IRIS_RADIUS - r) / 0.006)
     _mix(tex, iris_color, iris)
     _mix(tex, iris_color * 0.35, iris * smoothstep((r - 0.8 * IRIS_RADIUS) / (0.2 * IRIS_RADIUS)))
     _mix(tex, (12, 10, 10), smoothstep((0.4 * IRIS_RADIUS - r) / 0.004))
-    catch = np.exp(-(((uu - 0.018) ** 2 + (vv + 0.02) ** 2) / (2 * 0.007 ** 2)))
+    catch = np.exp(-(((uu - 0.018) ** 2 + (vv + 0.02) ** 2) / (2 * 0.007**2)))
     _mix(tex, (250, 250, 250), 0.8 * catch)
     return tex
 

@@ -37,8 +37,9 @@ class SyntheticSettings(Settings):
     expressions: bool = setting(True, "animate mouth, smile, blinks and brows")
     noise: float = setting(1.0, "sensor noise strength (1 = typical webcam, 0 = none)", low=0.0, high=5.0)
     motion_blur: bool = setting(False, "blur the head along its motion during the exposure")
-    occluder: str = setting("none", "something that comes in front of the face now and then: none or hand",
-                            choices=("none", "hand"))
+    occluder: str = setting(
+        "none", "something that comes in front of the face now and then: none or hand", choices=("none", "hand")
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -104,8 +105,9 @@ class SyntheticVideo:
         self.settings = settings
         self.fps = settings.fps
         self.width, self.height = settings.width, settings.height
-        self.identity = (random_identity(settings.seed) if settings.identity == "random"
-                         else IDENTITIES.get(settings.identity))
+        self.identity = (
+            random_identity(settings.seed) if settings.identity == "random" else IDENTITIES.get(settings.identity)
+        )
         self.focal = 0.9 * max(self.width, self.height)  # pixels
         self._traj = Trajectory(settings.seed)
         self._rig = Rig(template if template is not None else FaceTemplate.load(), self.identity, settings.seed)
@@ -152,8 +154,9 @@ class SyntheticVideo:
         distance = self.focal / iod_px
         px = self.width * (0.5 + 0.12 * m * s["x"])
         py = self.height * (0.58 + 0.07 * m * s["y"])
-        pivot = np.array([(px - self.width / 2) * distance / self.focal,
-                          (py - self.height / 2) * distance / self.focal, distance])
+        pivot = np.array(
+            [(px - self.width / 2) * distance / self.focal, (py - self.height / 2) * distance / self.focal, distance]
+        )
         return rotation_matrix(*pose), pivot
 
     def render(self, pose: tuple[float, float, float], expression: dict[str, float], index: int = 0) -> SyntheticFrame:
@@ -171,8 +174,16 @@ class SyntheticVideo:
         gaze = (pose[0] * -0.6 + 8.0 * s["gaze_x"], pose[1] * -0.5 + 5.0 * s["gaze_y"])
         light_dir, light_rgb = light_at(s)
         landmarks, pupils = self._rig.draw(
-            image, rotation, pivot, self.focal, expr, gaze, light_dir, light_rgb,
-            self._blur_vector(index) if self.settings.motion_blur else None)
+            image,
+            rotation,
+            pivot,
+            self.focal,
+            expr,
+            gaze,
+            light_dir,
+            light_rgb,
+            self._blur_vector(index) if self.settings.motion_blur else None,
+        )
         occluder = None
         if self._hand is not None:
             occluder = draw_hand(image, index / self.fps, landmarks, self._hand, self.settings.seed)
@@ -180,10 +191,11 @@ class SyntheticVideo:
             rng = np.random.default_rng([self.settings.seed, index, 0x5E5])
             dy, dx = (int(v) for v in rng.integers(0, NOISE_MARGIN, 2))
             pos, neg = self._noise
-            cv2.add(image, pos[dy:dy + self.height, dx:dx + self.width], dst=image)
-            cv2.subtract(image, neg[dy:dy + self.height, dx:dx + self.width], dst=image)
-        return SyntheticFrame(index=index, image=image, landmarks=landmarks, pupils=pupils,
-                              pose=pose, expression=expr, occluder=occluder)
+            cv2.add(image, pos[dy : dy + self.height, dx : dx + self.width], dst=image)
+            cv2.subtract(image, neg[dy : dy + self.height, dx : dx + self.width], dst=image)
+        return SyntheticFrame(
+            index=index, image=image, landmarks=landmarks, pupils=pupils, pose=pose, expression=expr, occluder=occluder
+        )
 
     def face_in_camera(self, pose: tuple[float, float, float], index: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """The person's neutral face (468, 3) in the camera frame (x right, y down, z ahead, template
