@@ -36,7 +36,7 @@ def hull_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """(H, W) bool: inside the convex hull of the face outline."""
     mask = np.zeros(shape[:2], np.uint8)
     hull = cv2.convexHull(np.round(landmarks[FACE_OVAL] * 16).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.fillConvexPoly(mask, hull, (1,), lineType=cv2.LINE_8, shift=4)
     return mask.astype(bool)
 
 

@@ -83,7 +83,7 @@ def eyes_mouth_map(landmarks: np.ndarray, size: int) -> np.ndarray:
     canvas = np.zeros((size, size), np.uint8)
     for region in EYES_MOUTH_REGIONS:
         hull = cv2.convexHull(np.round(landmarks[region] * 16).astype(np.int32))
-        cv2.fillConvexPoly(canvas, hull, 1, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        cv2.fillConvexPoly(canvas, hull, (1,), lineType=cv2.LINE_8, shift=4)
     grow = max(1, size // 32)
     return cv2.dilate(canvas, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
 

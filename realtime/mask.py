@@ -65,7 +65,7 @@ def hull_mask(points: np.ndarray, size: int) -> np.ndarray:
     """Filled convex hull of ``points`` ((K, 2) float, crop pixels) as (size, size) float32 0/1."""
     mask = np.zeros((size, size), np.uint8)
     hull = cv2.convexHull(np.round(points * 16).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 255, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.fillConvexPoly(mask, hull, (255,), lineType=cv2.LINE_8, shift=4)
     return mask.astype(np.float32) * (1.0 / 255.0)
 
 
@@ -73,7 +73,7 @@ def polygon_mask(points: np.ndarray, size: int) -> np.ndarray:
     """Filled polygon (not its hull: the inner lip line is concave) of ``points`` ((K, 2) float,
     crop pixels, in order) as (size, size) float32 0/1."""
     mask = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.fillPoly(mask, [np.round(points * 16).astype(np.int32)], (255,), lineType=cv2.LINE_8, shift=4)
     return mask.astype(np.float32) * (1.0 / 255.0)
 
 

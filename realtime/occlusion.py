@@ -50,16 +50,16 @@ def hand_mask(points: np.ndarray, size: int, grow: float = 1.0) -> np.ndarray:
     palm_width = float(np.hypot(*(points[5] - points[17])))
     thickness = max(1, int(round(_FINGER_WIDTH * grow * palm_width)))
     fixed = np.round(points * 16).astype(np.int32)
-    cv2.fillConvexPoly(mask, cv2.convexHull(fixed[_PALM]), 255, lineType=cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.fillConvexPoly(mask, cv2.convexHull(fixed[_PALM]), (255,), lineType=cv2.LINE_8, shift=4)
     for a, b in _BONES:
-        cv2.line(mask, tuple(fixed[a]), tuple(fixed[b]), 255, thickness, cv2.LINE_8, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        cv2.line(mask, tuple(fixed[a]), tuple(fixed[b]), (255,), thickness, cv2.LINE_8, shift=4)
     wrist, knuckle = points[0], points[9]
     elbow = wrist + _FOREARM * (wrist - knuckle)
     cv2.line(
         mask,
         tuple(fixed[0]),
         tuple(np.round(elbow * 16).astype(np.int32)),
-        255,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        (255,),
         max(1, int(round(0.9 * grow * palm_width))),
         cv2.LINE_8,
         shift=4,

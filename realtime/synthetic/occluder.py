@@ -45,8 +45,8 @@ def _capsule(mask: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float, r1: fl
             mask,
             (int(centre[0]), int(centre[1])),
             int(round(((1 - t) * r0 + t * r1) * 16)),
-            255,
-            -1,  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+            (255,),
+            -1,
             cv2.LINE_AA,
             4,
         )
@@ -76,7 +76,7 @@ def hand_sprite(palm_width: float, skin: tuple[int, int, int]) -> HandSprite:
             at(-0.55, -0.8),
         ]
     )
-    cv2.fillPoly(palm, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.fillPoly(palm, [np.round(outline * 16).astype(np.int32)], (255,), cv2.LINE_AA, 4)
     parts.append(palm)
     for x, length, half in _FINGERS:
         finger = np.zeros((height, width), np.uint8)

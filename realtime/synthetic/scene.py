@@ -88,7 +88,7 @@ def background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
         x0, y0 = rng.uniform(-0.1, 1.0) * w, rng.uniform(0.0, 1.0) * h - bh / 3
         color = np.clip(wall * rng.uniform(0.45, 1.3) * (1 + rng.uniform(-0.15, 0.15, 3)), 10, 245)
         block: np.ndarray = np.zeros((h, w), np.float32)
-        cv2.rectangle(block, (int(x0), int(y0)), (int(x0 + bw), int(y0 + bh)), 1.0, -1)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        cv2.rectangle(block, (int(x0), int(y0)), (int(x0 + bw), int(y0 + bh)), (1.0,), -1)
         block = cv2.GaussianBlur(block, (0, 0), max(1.0, 0.004 * w))
         img += block[..., None] * (color - img) * rng.uniform(0.5, 0.95)
     for _ in range(rng.integers(1, 3)):

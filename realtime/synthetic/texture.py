@@ -71,15 +71,15 @@ def _place(atlas: np.ndarray, area: tuple, tex: np.ndarray) -> None:
 def _soft_poly(shape: tuple[int, int], polys: list[np.ndarray], blur: float) -> np.ndarray:
     """0..1 float32 mask of filled polygons (pixel coordinates), edges softened by ``blur`` px."""
     mask = np.zeros(shape, np.float32)
-    cv2.fillPoly(mask, [np.round(p * 16).astype(np.int32) for p in polys], 1.0, cv2.LINE_AA, shift=4)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+    cv2.fillPoly(mask, [np.round(p * 16).astype(np.int32) for p in polys], (1.0,), cv2.LINE_AA, shift=4)
     return cv2.GaussianBlur(mask, (0, 0), blur) if blur > 0 else mask
 
 
 def _soft_line(shape: tuple[int, int], pts: np.ndarray, thickness: float, blur: float) -> np.ndarray:
     mask = np.zeros(shape, np.float32)
     cv2.polylines(
-        mask, [np.round(pts * 16).astype(np.int32)], False, 1.0, max(1, int(round(thickness))), cv2.LINE_AA, shift=4
-    )  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        mask, [np.round(pts * 16).astype(np.int32)], False, (1.0,), max(1, int(round(thickness))), cv2.LINE_AA, shift=4
+    )
     return cv2.GaussianBlur(mask, (0, 0), blur)
 
 
@@ -187,7 +187,9 @@ def _paint_nostrils(c: _FaceCanvas, p: Identity) -> None:
     for alar in (98, 327):
         centre = lm[alar] * 0.55 + lm[2] * 0.45 + np.array([0, -0.012 * scale])
         mask = np.zeros(c.shape, np.float32)
-        cv2.ellipse(mask, (int(centre[0]), int(centre[1])), (int(0.045 * scale), int(0.02 * scale)), 0, 0, 360, 1.0, -1)  # type: ignore[call-overload]  # cv2 stubs: a number is a valid colour
+        cv2.ellipse(
+            mask, (int(centre[0]), int(centre[1])), (int(0.045 * scale), int(0.02 * scale)), 0, 0, 360, (1.0,), -1
+        )
         c.mix(np.array(p.skin, np.float32) * 0.35, 0.8 * cv2.GaussianBlur(mask, (0, 0), 0.01 * scale))
 
 
