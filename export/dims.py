@@ -90,76 +90,25 @@ def _preset(name: str, note: str, dims: ModelDims) -> None:
     PRESET_NOTES.register(name)(note)
 
 
+# one preset per entry (ModelDims' defaults: kernel 5, no separable convs, full-resolution output)
+# fmt: off
 # CPU real time: DF with 3x3 convs whose decoders stop at 64 px and end in a pixel shuffle; swap
 # path 1.85 GFLOPs (FlopCounterMode) and about 7 ms/face in onnxruntime on 2 CPU threads.
 # Depthwise-separable convs (separable=True) would run at a tenth of the FLOPs (about 2 ms) but hold
 # far fewer weights; ordinary convs fit the budget, so the budget goes to capacity.
-_preset(
-    "live",
-    "CPU real time, 128 px DF",
-    ModelDims(
-        "df",
-        128,
-        encoder_dims=32,
-        inter_dims=256,
-        decoder_dims=40,
-        mask_dims=16,
-        kernel=3,
-        separable=False,
-        half_res_output=True,
-        res_blocks=1,
-    ),
-)
+_preset("live", "CPU real time, 128 px DF",
+    ModelDims("df", 128, encoder_dims=32, inter_dims=256, decoder_dims=40, mask_dims=16, kernel=3,
+              half_res_output=True))
 # GPU quality: SAEHD-class LIAE (DFL defaults ae 256, e 64, d 64, d_mask 22) at 224 px.
-_preset(
-    "quality",
-    "GPU, 224 px LIAE",
-    ModelDims(
-        "liae",
-        224,
-        encoder_dims=64,
-        inter_dims=256,
-        decoder_dims=64,
-        mask_dims=22,
-        kernel=5,
-        separable=False,
-        half_res_output=False,
-        res_blocks=1,
-    ),
-)
+_preset("quality", "GPU, 224 px LIAE",
+    ModelDims("liae", 224, encoder_dims=64, inter_dims=256, decoder_dims=64, mask_dims=22))
 # The shipped demo model: 96 px with a half-resolution decoder trains faster per step than "tiny"
 # (141 vs 182 ms per batch of 16 on 2 CPU threads) yet has twice tiny's bottleneck width, which is
 # what made tiny's faces blurry.
-_preset(
-    "demo",
-    "the shipped demo model, 96 px",
-    ModelDims(
-        "df",
-        96,
-        encoder_dims=24,
-        inter_dims=128,
-        decoder_dims=24,
-        mask_dims=8,
-        kernel=3,
-        separable=False,
-        half_res_output=True,
-        res_blocks=1,
-    ),
-)
+_preset("demo", "the shipped demo model, 96 px",
+    ModelDims("df", 96, encoder_dims=24, inter_dims=128, decoder_dims=24, mask_dims=8, kernel=3,
+              half_res_output=True))
 # Tests: trains in seconds on a CPU.
-_preset(
-    "tiny",
-    "tests, 64 px",
-    ModelDims(
-        "df",
-        64,
-        encoder_dims=16,
-        inter_dims=64,
-        decoder_dims=16,
-        mask_dims=8,
-        kernel=3,
-        separable=False,
-        half_res_output=False,
-        res_blocks=1,
-    ),
-)
+_preset("tiny", "tests, 64 px",
+    ModelDims("df", 64, encoder_dims=16, inter_dims=64, decoder_dims=16, mask_dims=8, kernel=3))
+# fmt: on

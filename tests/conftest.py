@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import onnx
@@ -61,3 +63,16 @@ def aligned_face():
         (0.0, 0.0, 0.0), {"mouth_open": 1.0}
     )
     return transform_points(align_matrix(frame.landmarks, 128, 2.2), frame.landmarks)
+
+
+def run_swapcam(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``swapcam ARGS…`` in a fresh interpreter, as a user runs it: exit code, stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "swapcam.realtime.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def swapcam_cli():
+    """:func:`run_swapcam`, for tests that run the command line."""
+    return run_swapcam

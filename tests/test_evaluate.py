@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import onnx
 import pytest
@@ -39,37 +36,11 @@ def test_a_faceset_aligned_differently_is_refused(facesets, tmp_path):
         evaluate(path, facesets["ada"])
 
 
-def test_evaluate_cli(facesets, inverting_model_path, tmp_path):
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swapcam.realtime.cli",
-            "evaluate",
-            str(inverting_model_path),
-            "--faceset",
-            str(facesets["bo"]),
-            "--limit",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
-    )
+def test_evaluate_cli(facesets, inverting_model_path, tmp_path, swapcam_cli):
+    ok = swapcam_cli("evaluate", str(inverting_model_path), "--faceset", str(facesets["bo"]), "--limit", "5")
     assert ok.returncode == 0, ok.stderr
     assert "reconstruction PSNR" in ok.stdout and "of 5 faces" in ok.stdout
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swapcam.realtime.cli",
-            "evaluate",
-            str(inverting_model_path),
-            "--faceset",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    bad = swapcam_cli("evaluate", str(inverting_model_path), "--faceset", str(tmp_path))
     assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
@@ -101,7 +72,7 @@ def _passthrough_model(resolution: int, card: ModelCard) -> onnx.ModelProto:
     return model
 
 
-def test_identity_check_tells_a_swap_that_changed_nobody(facesets, tmp_path):
+def test_identity_check_tells_a_swap_that_changed_nobody(facesets, tmp_path, swapcam_cli):
     identity = pytest.importorskip("swapcam.export.identity")
     if not identity.available():
         pytest.skip("dlib and face-recognition-models are not installed (the identity extra)")
@@ -115,48 +86,17 @@ def test_identity_check_tells_a_swap_that_changed_nobody(facesets, tmp_path):
     assert (check.source, check.target, check.faces, check.share) == ("ada", "bo", 12, 0.0)
     assert check.to_target < 0.3 < check.to_source
     assert "0% of 12 swapped bo faces look nearer ada than bo" in check.line()
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swapcam.realtime.cli",
-            "evaluate",
-            str(path),
-            "--faceset",
-            str(facesets["ada"]),
-            "--target",
-            str(facesets["bo"]),
-            "--limit",
-            "6",
-        ],
-        capture_output=True,
-        text=True,
+    cli = swapcam_cli(
+        "evaluate", str(path), "--faceset", str(facesets["ada"]), "--target", str(facesets["bo"]), "--limit", "6"
     )
     assert cli.returncode == 0, cli.stderr
     assert "0% of 6 swapped bo faces" in cli.stdout
 
 
-def test_faceset_report_cli(facesets, tmp_path):
+def test_faceset_report_cli(facesets, tmp_path, swapcam_cli):
     plot = tmp_path / "coverage.png"
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "swapcam.realtime.cli",
-            "faceset-report",
-            str(facesets["ada"]),
-            str(facesets["bo"]),
-            "--plot",
-            str(plot),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    ok = swapcam_cli("faceset-report", str(facesets["ada"]), str(facesets["bo"]), "--plot", str(plot))
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("swapcam faceset-report: ") and plot.stat().st_size > 10_000
-    bad = subprocess.run(
-        [sys.executable, "-m", "swapcam.realtime.cli", "faceset-report", str(facesets["ada"]), str(tmp_path / "none")],
-        capture_output=True,
-        text=True,
-    )
+    bad = swapcam_cli("faceset-report", str(facesets["ada"]), str(tmp_path / "none"))
     assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr

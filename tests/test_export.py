@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 
 import numpy as np
 import onnx
@@ -103,16 +101,10 @@ def test_failed_checks_write_nothing(swap_module, monkeypatch, tmp_path):
         export_swap_model(swap_module, CARD, out, "int8")
 
 
-def swapcam(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "swapcam.realtime.cli", *args], capture_output=True, text=True, timeout=300
-    )
-
-
 @pytest.mark.slow
-def test_export_cli_writes_a_card_and_refuses_bad_input(checkpoint, facesets, tmp_path):
+def test_export_cli_writes_a_card_and_refuses_bad_input(checkpoint, facesets, tmp_path, swapcam_cli):
     out = tmp_path / "demo.onnx"
-    ok = swapcam(
+    ok = swapcam_cli(
         "export",
         str(checkpoint),
         "--out",
@@ -127,18 +119,18 @@ def test_export_cli_writes_a_card_and_refuses_bad_input(checkpoint, facesets, tm
     card = Swapper(out, SwapSettings(provider="cpu")).card
     assert (card.preset, card.identities, card.iterations, card.precision) == ("tiny", ("ada", "bo"), 2, "fp32")
     assert card.consent == "synthetic identities only" and card.created and card.version
-    info = swapcam("info", str(out))
+    info = swapcam_cli("info", str(out))
     assert info.returncode == 0 and "preset       tiny" in info.stdout and "GFLOPs/face" in info.stdout
     for args, message in [
         (["--preset", "live"], "is a 'tiny' model, not 'live'"),
         (["--identity", "zed"], "identity 'zed' is not in this model"),
         (["--precision", "int8"], "int8 export needs faceset faces"),
     ]:
-        bad = swapcam("export", str(checkpoint), "--out", str(tmp_path / "x.onnx"), *args)
+        bad = swapcam_cli("export", str(checkpoint), "--out", str(tmp_path / "x.onnx"), *args)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr and message in bad.stderr, bad.stderr
     truncated = tmp_path / "cut.pt"
     truncated.write_bytes((checkpoint / "checkpoint.pt").read_bytes()[:1000])
-    bad = swapcam("export", str(truncated), "--out", str(tmp_path / "x.onnx"))
+    bad = swapcam_cli("export", str(truncated), "--out", str(tmp_path / "x.onnx"))
     assert bad.returncode == 2 and "not readable" in bad.stderr and not (tmp_path / "x.onnx").exists()
 
 
