@@ -62,3 +62,16 @@ def test_median_report_takes_each_number_from_the_middle_run():
         {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None},
     ]
     assert median_report(runs) == {"fps": 29.0, "latency_ms": {"p95": 45.0}, "model": "a", "device": None}
+
+
+def test_training_curves_put_runs_on_a_minutes_axis(tmp_path):
+    from benchmarks.training_curves import main, read_curve
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "holdout.csv").write_text("iteration,seconds,psnr_db\n200,999.0,20.5\n400,1999.0,21.25\n")
+    curve = read_curve(run, "fast", 2.0)  # 2 it/s: iteration 400 is minute 3.33, whatever the wall clock said
+    assert curve.minutes == pytest.approx([200 / 120, 400 / 120]) and curve.psnr_db == [20.5, 21.25]
+    out = tmp_path / "curves.png"
+    assert main([str(out), f"{run}=fast@2.0", f"{run}=slow@1.0"]) == 0
+    assert out.stat().st_size > 10_000
