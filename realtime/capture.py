@@ -50,12 +50,14 @@ class Frame:
     from. ``media_time`` is the frame's time in the input's own timeline (index / fps for files,
     folders and synthetic input; the capture time for cameras): smoothing must use it, because in
     every-frame mode frames are read milliseconds apart although they are 1/fps apart in the video.
+    ``name``: the photo's file name, for an image folder (outputs that write photos keep it).
     """
 
     index: int
     image: np.ndarray
     timestamp: float
     media_time: float
+    name: str | None = None
 
 
 class Source(Protocol):
@@ -226,12 +228,14 @@ class ImageFolderSource(RandomAccessSource):
             position = self._next % len(self.paths) if self.loop else self._next
             if position >= len(self.paths):
                 return None
-            image = cv2.imread(str(self.paths[position]), cv2.IMREAD_COLOR)
+            path = self.paths[position]
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is not None:
                 break
             self.unreadable += 1  # a corrupt image is skipped, never fatal
             self._next += 1
-        frame = Frame(self._next, image, time.perf_counter(), self._next / self.fps)
+        # each photo at its own size: the pipeline swaps it so, and fixed-size outputs letterbox it
+        frame = Frame(self._next, image, time.perf_counter(), self._next / self.fps, path.name)
         self._next += 1
         return frame
 

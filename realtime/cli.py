@@ -41,7 +41,12 @@ class LiveCommand:
 
         parser.add_argument("--input", default="camera:0", help=f"{input_usage()} (default: camera:0)")
         parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the demo model")
-        parser.add_argument("--output", default="window", help=f"{output_usage()} (default: window)")
+        parser.add_argument(
+            "--output",
+            action="append",
+            help=f"{output_usage()}; repeat it for several outputs, e.g. --output virtualcam --output file:rec.mp4 "
+            "(default: auto, the virtual camera when one opens, else a window when there is a display)",
+        )
         parser.add_argument(
             "--report", metavar="PATH.json", help="write the run report (counts, fps, latency, stages) as JSON"
         )
@@ -62,7 +67,11 @@ class LiveCommand:
             model = DEMO_MODEL
         run_live(
             LiveRun(
-                input=args.input, model=model, output=args.output, config=live_config(args), report_path=args.report
+                input=args.input,
+                model=model,
+                output=args.output or ["auto"],
+                config=live_config(args),
+                report_path=args.report,
             )
         )
         return 0

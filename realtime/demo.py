@@ -20,8 +20,9 @@ from .color import COLOR_TRANSFERS
 from .errors import UserError
 from .files import require_folder
 from .live import LiveConfig, LiveRun, run_live
-from .output import FileSink, OutputSettings
+from .output import OutputSettings, Stream
 from .pipeline import Processed
+from .recording import FileSink
 from .report import stage_table
 from .settings import Settings, setting
 
@@ -76,7 +77,9 @@ def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
     if not DEMO_MODEL.exists():
         raise UserError(f"the demo model {DEMO_MODEL} is missing: rebuild it with python -m swapcam.export.demo_model")
     require_folder(settings.video)
-    outputs = ("virtualcam", "null") if settings.output == "auto" else (settings.output,)
+    # auto: the virtual camera when one opens, else only the video (no window: the demo writes demo.mp4
+    # to look at); swapcam live's auto resolution with other candidates
+    output = "auto:virtualcam,null" if settings.output == "auto" else settings.output
     # the demo sets its length and colour mode; every other setting (a config file's [color]
     # smoothing, [pipeline] queue depth, …) stays as given
     config = dataclasses.replace(
@@ -90,31 +93,16 @@ def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
         nonlocal video
         panel = side_by_side(result)
         if video is None:
-            video = FileSink(settings.video, panel.shape[1], panel.shape[0], 30.0, OutputSettings())
-        video.write(panel)
+            stream = Stream(panel.shape[1], panel.shape[0], 30.0)
+            video = FileSink(settings.video, stream, OutputSettings())
+        video.write(panel, result.frame)
 
-    report: dict = {}
     try:
-        for output in outputs:
-            try:
-                report = run_live(
-                    LiveRun(
-                        input=DEMO_INPUT,
-                        model=DEMO_MODEL,
-                        output=output,
-                        config=config,
-                        on_output=record,
-                        keep_original=True,
-                    )
-                )
-                break
-            except UserError as err:
-                if settings.output != "auto" or output != "virtualcam":
-                    raise
-                print(
-                    f"swapcam demo: no virtual camera ({str(err).split(':')[0]}); writing {settings.video} only",
-                    file=sys.stderr,
-                )
+        report = run_live(
+            LiveRun(
+                input=DEMO_INPUT, model=DEMO_MODEL, output=output, config=config, on_output=record, keep_original=True
+            )
+        )
     finally:
         if video is not None:
             video.close()

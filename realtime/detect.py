@@ -114,7 +114,8 @@ class MediapipeDetector:
         self._mesh.close()
 
 
-DETECTORS: Registry[Callable[[DetectSettings], Detector]] = Registry("detector")
+# a detector is made from its settings and whether frames are unrelated photos (static)
+DETECTORS: Registry[Callable[[DetectSettings, bool], Detector]] = Registry("detector")
 DETECTORS.register("mediapipe")(MediapipeDetector)
 
 
@@ -128,5 +129,6 @@ class DetectSettings(Settings):
     min_tracking: float = setting(0.5, "landmark confidence to keep a track without re-detecting", low=0.05, high=0.99)
 
 
-def make_detector(settings: DetectSettings) -> Detector:
-    return DETECTORS.get(settings.detector)(settings)
+def make_detector(settings: DetectSettings, static: bool = False) -> Detector:
+    """``static``: the frames are unrelated photos, so each is searched anew (no tracking)."""
+    return DETECTORS.get(settings.detector)(settings, static)

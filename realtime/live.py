@@ -7,7 +7,7 @@ them run exactly the same code.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +19,15 @@ from threadpoolctl import threadpool_limits
 from . import __version__
 from .align import Aligner, AlignSettings
 from .blend import Blender, BlendSettings
-from .capture import CaptureSettings, Frame, Source, open_source
+from .capture import CaptureSettings, Frame, Source, input_kind, open_source
 from .color import ColorMatcher, ColorSettings, ColorTransfer
 from .detect import DetectSettings, make_detector
 from .errors import UserError
+from .fanout import Outputs, open_outputs
 from .files import require_folder
 from .mask import MaskBuilder, MaskSettings
 from .occlusion import HandOcclusion, OcclusionSettings
-from .output import OutputSettings, Sink, open_sink
+from .output import OutputSettings, Sink, Stream
 from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink
 from .report import peak_rss_mb, summary_lines, write_json_atomic
@@ -61,11 +62,15 @@ LIVE_SETTINGS: tuple[type[Settings], ...] = tuple(type(default) for default in v
 class LiveRun:
     input: str
     model: str | Path | onnx.ModelProto
-    output: str
+    output: str | Sequence[str]  # one output or several (each gets every frame)
     config: LiveConfig = field(default_factory=LiveConfig)
     report_path: str | Path | None = None
     on_output: Callable[[Processed], None] | None = None
     keep_original: bool = False  # Processed.original holds each frame before swapping (side-by-side views)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.output,) if isinstance(self.output, str) else tuple(self.output)
 
 
 class _Replay:
@@ -130,8 +135,11 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         coverage=cfg.align.coverage if cfg.align.coverage is not None else card.coverage,
         y_offset=cfg.align.y_offset if cfg.align.y_offset is not None else card.y_offset,
     )
-    detector = make_detector(cfg.detect)
-    occlusion = HandOcclusion(cfg.occlusion) if cfg.occlusion.hands else None
+    _, kind = input_kind(run.input)
+    # photos are unrelated frames of any size: each is searched anew and swapped at its own size
+    still = kind.still_images
+    detector = make_detector(cfg.detect, static=still)
+    occlusion = HandOcclusion(cfg.occlusion, static=still) if cfg.occlusion.hands else None
     processor = FrameProcessor(
         detector,
         LandmarkStabilizer(cfg.stabilize),
@@ -143,34 +151,41 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         cfg.detect.choose,
         run.keep_original,
         occlusion,
+        still_images=still,
     )
     warm_up(swapper.resolution, processor.color.transfer)
     source = open_source(run.input, cfg.capture)
-    sink: Sink | None = None
+    outputs: Outputs | None = None
     try:
         first = source.read()
         if first is None:
             raise UserError(f"input {run.input} has no frames: check the file or folder")
         height, width = first.image.shape[:2]
-        sink = open_sink(run.output, width, height, source.fps, cfg.output)
-        if cfg.output.label:
-            sink = LabelledSink(sink, cfg.output.label)
+        path = Path(run.input.partition(":")[2]) if kind.path else None
+        stream = Stream(width, height, source.fps, source.live, path, cfg.capture.loop)
+        outputs = open_outputs(run.outputs, stream, cfg.output, log)
+        sink: Sink = LabelledSink(outputs, cfg.output.label) if cfg.output.label else outputs
+        size = f"photos, the first {width}x{height}" if still else f"{width}x{height}"
         log(
-            f"swapcam: {run.input} ({width}x{height} @ {source.fps:.3g} fps, {'live' if source.live else 'every frame'}) "
-            f"→ {swapper.name} [{swapper.provider}, {swapper.resolution}px, coverage {aligner.coverage}] → {run.output}"
+            f"swapcam: {run.input} ({size} @ {source.fps:.3g} fps, "
+            f"{'live' if source.live else 'every frame'}) → {swapper.name} [{swapper.provider}, "
+            f"{swapper.resolution}px, coverage {aligner.coverage}] → {' + '.join(run.outputs)}"
         )
-        pipeline = Pipeline(_Replay(source, first), processor, sink, width, height, cfg.pipeline, run.on_output)
+        replay = _Replay(source, first)
+        pipeline = Pipeline(replay, processor, sink, width, height, cfg.pipeline, run.on_output, own_size=still)
         stats = pipeline.run()
     finally:
         source.close()
         detector.close()
         if occlusion is not None:
             occlusion.close()
-        if sink is not None:
-            sink.close()
+        if outputs is not None:
+            outputs.close()
+    assert outputs is not None  # the pipeline ran, so the outputs were open
     report = stats.report(
         input=run.input,
-        output=run.output,
+        output=list(run.outputs),
+        outputs=outputs.report(),
         model=swapper.name,
         provider=swapper.provider,
         resolution=swapper.resolution,

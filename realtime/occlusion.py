@@ -82,16 +82,16 @@ def occluder_mask(hands: list[np.ndarray], matrix: np.ndarray, size: int, grow: 
 
 
 class HandOcclusion:
-    """The occlusion stage: hands tracked in each frame (mediapipe Hands in video mode), and their
-    mask in a face's aligned crop."""
+    """The occlusion stage: hands tracked in each frame (mediapipe Hands in video mode; ``static``:
+    searched anew in each unrelated photo), and their mask in a face's aligned crop."""
 
-    def __init__(self, settings: OcclusionSettings, max_hands: int = 2):
+    def __init__(self, settings: OcclusionSettings, max_hands: int = 2, static: bool = False):
         import mediapipe as mp
 
         self.settings = settings
         self._hands = MediapipeRunner(
             mp.solutions.hands.Hands(
-                static_image_mode=False,
+                static_image_mode=static,
                 max_num_hands=max_hands,
                 model_complexity=0,
                 min_detection_confidence=0.5,

@@ -1,20 +1,31 @@
-"""Output stage: where processed frames go — ``virtualcam``, ``window``, ``file:PATH`` or ``null``."""
+"""Output stage: where processed frames go — ``auto``, ``virtualcam``, ``window``, ``file:PATH``,
+``images:DIR`` or ``null`` — each a registered kind that says what it needs (a fixed frame size, every
+frame, the main thread). Recording (``file:``) lives in realtime/recording.py.
+
+``auto`` opens the first of its candidates that works here: the virtual camera, else a window where
+there is a display; ``auto:virtualcam,null`` names other candidates (the demo uses that).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
 
 from .errors import UserError
 from .provenance import DEFAULT_LABEL
+from .recording import CODECS, FileSink, codec_help
 from .registry import Registry
 from .settings import Settings, setting
+
+if TYPE_CHECKING:
+    from .capture import Frame
 
 VIRTUALCAM_FIX = {
     "linux": "install v4l2loopback (sudo apt install v4l2loopback-dkms; "
@@ -22,6 +33,7 @@ VIRTUALCAM_FIX = {
     "win32": "install OBS Studio 30+ and start its Virtual Camera once, or install Unity Capture",
     "darwin": "install OBS Studio 30+ and start its Virtual Camera once (System Settings may ask to allow the extension)",
 }
+ELSEWHERE = "use --output file:out.mp4, --output virtualcam or --output null"
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,10 @@ class OutputSettings(Settings):
     section = "output"
     device: str | None = setting(None, "virtual camera device, e.g. /dev/video10 (default: the first free one)")
     backend: str | None = setting(None, "pyvirtualcam backend: v4l2loopback, obs or unitycapture (default: auto)")
-    codec: str = setting("mp4v", "FourCC of the video codec for file output")
+    codec: str = setting("h264", f"video codec of file outputs ({codec_help()})", choices=tuple(CODECS.names()))
+    bitrate: int = setting(
+        0, "video bitrate of file outputs in kbit/s (0 = the codec's constant quality)", low=0, high=500_000
+    )
     label: str = setting(
         DEFAULT_LABEL,
         "disclosure label drawn on every output frame "
@@ -37,65 +52,126 @@ class OutputSettings(Settings):
     )
 
 
+@dataclass(frozen=True)
+class Stream:
+    """What outputs are opened for: the frame size and rate, whether frames may be dropped on the way
+    (``live``), and the input's file or folder (``source``; None for cameras and synthetic input),
+    ``looped`` when it restarts at its end."""
+
+    width: int
+    height: int
+    fps: float
+    live: bool = True
+    source: Path | None = None
+    looped: bool = False
+
+
 class Sink(Protocol):
     @property
     def closed_by_user(self) -> bool:
         """The viewer closed the output (a window's q or Esc): the run ends."""
 
-    def write(self, frame: np.ndarray) -> None:
-        """frame: (H, W, 3) uint8 BGR."""
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        """image: (H, W, 3) uint8 BGR, the processed ``frame`` (its index, name and media time)."""
 
     def close(self) -> None: ...
+
+
+def has_display(platform: str = sys.platform, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a window can open: always on Windows and macOS, on Linux and other Unixes only with
+    an X11 or Wayland display (without one, OpenCV's Qt aborts the whole process)."""
+    if platform in ("win32", "darwin"):
+        return True
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """image (h, w, 3) uint8 scaled to fit a (height, width, 3) frame, its aspect ratio kept,
+    centred on black."""
+    h, w = image.shape[:2]
+    scale = min(width / w, height / h)
+    fit_w, fit_h = max(1, min(width, round(w * scale))), max(1, min(height, round(h * scale)))
+    canvas = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - fit_w) // 2, (height - fit_h) // 2
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas[y : y + fit_h, x : x + fit_w] = cv2.resize(image, (fit_w, fit_h), interpolation=interpolation)
+    return canvas
+
+
+class FittedSink:
+    """A sink that needs one frame size: frames of another size (photos) arrive letterboxed."""
+
+    def __init__(self, sink: Sink, width: int, height: int):
+        self.sink, self.width, self.height = sink, width, height
+
+    @property
+    def closed_by_user(self) -> bool:
+        return self.sink.closed_by_user
+
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        if image.shape[:2] != (self.height, self.width):
+            image = letterbox(image, self.width, self.height)
+        self.sink.write(image, frame)
+
+    def close(self) -> None:
+        self.sink.close()
 
 
 class NullSink:
     closed_by_user = False
 
-    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
+    def __init__(self, argument: str, stream: Stream, settings: OutputSettings):
         pass
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, image: np.ndarray, frame: Frame) -> None:
         pass
 
     def close(self) -> None:
         pass
 
 
-class FileSink:
+class ImageFolderSink:
+    """One image per frame at the frame's own size: a photo under its own name, a video frame as
+    000123.png (its index)."""
+
     closed_by_user = False
 
-    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
+    def __init__(self, argument: str, stream: Stream, settings: OutputSettings):
         if not argument:
-            raise UserError("output file: needs a path, e.g. --output file:out.mp4")
-        path = Path(argument)
-        if not path.parent.is_dir():
-            raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
-        self.path = path
-        self.writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*settings.codec), fps, (width, height))
-        if not self.writer.isOpened():
-            raise UserError(
-                f"cannot write video {path} with codec {settings.codec}: use a .mp4 or .avi name, or another --codec"
-            )
+            raise UserError("output images: needs a folder, e.g. --output images:swapped/")
+        folder = Path(argument)
+        if not folder.parent.is_dir():
+            raise UserError(f"cannot write into {folder}: folder {folder.parent} does not exist")
+        if stream.source is not None and folder.resolve() == stream.source.resolve():
+            raise UserError(f"output folder {folder} is the input folder: write the swapped photos to another folder")
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"output images:{folder} is a file: name a folder")
+        folder.mkdir(exist_ok=True)
+        self.folder = folder
 
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        path = self.folder / (frame.name or f"{frame.index:06d}.png")
+        if not cv2.imwrite(str(path), image):
+            raise OSError(f"cannot write {path}")
 
     def close(self) -> None:
-        self.writer.release()
+        pass
 
 
 class WindowSink:
     title = "swapcam"
 
-    def __init__(self, argument: str, width: int, height: int, fps: float, settings: OutputSettings):
+    def __init__(self, argument: str, stream: Stream, settings: OutputSettings):
+        if not has_display():
+            raise UserError(f"cannot open a window here (no display): {ELSEWHERE}")
         try:
             cv2.namedWindow(self.title, cv2.WINDOW_NORMAL)
         except cv2.error:
-            raise UserError("cannot open a window here (no display): use --output file:out.mp4 or virtualcam") from None
+            raise UserError(f"cannot open a window here (no display): {ELSEWHERE}") from None
         self.closed_by_user = False
 
-    def write(self, frame: np.ndarray) -> None:
-        cv2.imshow(self.title, frame)
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        cv2.imshow(self.title, image)
         if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
             self.closed_by_user = True
 
@@ -111,9 +187,7 @@ class VirtualCameraSink:
     def __init__(
         self,
         argument: str,
-        width: int,
-        height: int,
-        fps: float,
+        stream: Stream,
         settings: OutputSettings,
         camera_class: Callable | None = None,
     ):
@@ -125,9 +199,9 @@ class VirtualCameraSink:
 
         try:
             self.camera = camera_class(
-                width=width,
-                height=height,
-                fps=fps,
+                width=stream.width,
+                height=stream.height,
+                fps=stream.fps,
                 fmt=PixelFormat.BGR,
                 device=settings.device,
                 backend=settings.backend,
@@ -141,39 +215,96 @@ class VirtualCameraSink:
     def device(self) -> str:
         return self.camera.device
 
-    def write(self, frame: np.ndarray) -> None:
-        self.camera.send(frame)
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        self.camera.send(image)
 
     def close(self) -> None:
         self.camera.close()
 
 
-SinkFactory = Callable[[str, int, int, float, OutputSettings], Sink]
+SinkFactory = Callable[[str, Stream, OutputSettings], Sink]
 
 
 @dataclass(frozen=True)
 class OutputKind:
-    """One kind of output: how to open it and how it is written on the command line."""
+    """One kind of output: how to open it, how it is written on the command line, and what it needs.
+
+    ``any_size``: takes frames of any size (photos at their own size); the others get frames of the
+    stream's size, letterboxed when they differ. ``every_frame``: a record that must not lose frames
+    (with several outputs it gets a blocking queue in every-frame pacing, and counts what it has to
+    drop in live pacing). ``main_thread``: must be written from the thread that runs the loop (GUI
+    toolkits, macOS above all, allow windows on the main thread only)."""
 
     open: SinkFactory
     usage: str
+    any_size: bool = False
+    every_frame: bool = False
+    main_thread: bool = False
+
+
+def _open_auto(argument: str, stream: Stream, settings: OutputSettings) -> Sink:
+    return resolve_output(f"auto:{argument}" if argument else "auto", stream, settings)[1]
 
 
 SINKS: Registry[OutputKind] = Registry("output kind")
+SINKS.register("auto")(OutputKind(_open_auto, "auto"))
 SINKS.register("virtualcam")(OutputKind(VirtualCameraSink, "virtualcam"))
-SINKS.register("window")(OutputKind(WindowSink, "window"))
-SINKS.register("file")(OutputKind(FileSink, "file:PATH"))
-SINKS.register("null")(OutputKind(NullSink, "null"))
+SINKS.register("window")(OutputKind(WindowSink, "window", main_thread=True))
+SINKS.register("file")(OutputKind(FileSink, "file:PATH", every_frame=True))
+SINKS.register("images")(OutputKind(ImageFolderSink, "images:DIR", any_size=True, every_frame=True))
+SINKS.register("null")(OutputKind(NullSink, "null", any_size=True))
+
+#: what ``auto`` tries, in order
+AUTO_CANDIDATES = ("virtualcam", "window")
 
 
 def output_usage() -> str:
-    """The output kinds as help text: ``virtualcam | window | file:PATH | null``."""
+    """The output kinds as help text: ``auto | virtualcam | window | file:PATH | images:DIR | null``."""
     return " | ".join(SINKS.get(name).usage for name in SINKS)
 
 
-def open_sink(spec: str, width: int, height: int, fps: float, settings: OutputSettings) -> Sink:
-    """Open ``KIND[:ARGUMENT]`` for frames of width × height at fps."""
-    kind, _, argument = spec.partition(":")
+def output_kind(spec: str) -> OutputKind:
+    """The registry entry of ``KIND[:ARGUMENT]``; UserError when the kind is unknown."""
+    kind = spec.partition(":")[0]
     if kind not in SINKS:
         raise UserError(f"output {spec!r} is not valid: use {output_usage()}")
-    return SINKS.get(kind).open(argument, width, height, fps, settings)
+    return SINKS.get(kind)
+
+
+def _problem(message: str) -> str:
+    """The problem part of a UserError message: up to its first ': ' outside parentheses, without
+    a long parenthetical (a backend's own wording)."""
+    depth, opened = 0, 0
+    for i, char in enumerate(message):
+        if char == "(":
+            depth, opened = depth + 1, opened if depth else i
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and i - opened > 40:
+                return _problem(message[:opened].rstrip() + message[i + 1 :])
+        elif depth == 0 and message.startswith(": ", i):
+            return message[:i]
+    return message
+
+
+def resolve_output(spec: str, stream: Stream, settings: OutputSettings) -> tuple[str, Sink, list[str]]:
+    """Open ``KIND[:ARGUMENT]`` for ``stream``; returns the output opened (for ``auto``, the
+    candidate it chose), its sink, and why the candidates before it did not open."""
+    kind = output_kind(spec)
+    name, _, argument = spec.partition(":")
+    if name != "auto":
+        return spec, kind.open(argument, stream, settings), []
+    problems: list[str] = []
+    for candidate in argument.split(",") if argument else AUTO_CANDIDATES:
+        if output_kind(candidate) is kind:
+            raise UserError(f"output {spec!r} lists auto among its candidates: name outputs, e.g. auto:virtualcam,null")
+        try:
+            return candidate, resolve_output(candidate, stream, settings)[1], problems
+        except UserError as err:
+            problems.append(f"{candidate}: {_problem(str(err))}")
+    raise UserError(f"no output could open here ({'; '.join(problems)}): {ELSEWHERE}")
+
+
+def open_sink(spec: str, stream: Stream, settings: OutputSettings) -> Sink:
+    """Open ``KIND[:ARGUMENT]`` for frames of ``stream``."""
+    return resolve_output(spec, stream, settings)[1]

@@ -113,8 +113,10 @@ class FrameProcessor:
         choose: str,
         keep_original: bool = False,
         occlusion: HandOcclusion | None = None,
+        still_images: bool = False,
     ):
         self.keep_original = keep_original
+        self.still_images = still_images
         self.detector = detector
         self.stabilizer = stabilizer
         self.aligner = aligner
@@ -149,6 +151,10 @@ class FrameProcessor:
         return Processed(frame, image, 0, kind, clock.ms, image.copy() if self.keep_original else None)
 
     def _swap_faces(self, image: np.ndarray, media_time: float, clock: StageClock) -> int:
+        if self.still_images:  # unrelated photos: nothing measured on one may smooth the next
+            self.stabilizer.reset()
+            self.color.reset()
+            self.blender.reset()
         with clock("detect"):
             faces = choose_faces(self.detector(image), image.shape[:2], self.choose)
         if not faces:
@@ -229,7 +235,10 @@ class FrameQueue:
 
 
 class Pipeline:
-    """Runs source → processor → sink until the input ends, a limit is reached or Ctrl-C."""
+    """Runs source → processor → sink until the input ends, a limit is reached or Ctrl-C.
+
+    ``own_size``: process each frame at its own size (photos of different sizes) instead of
+    conforming it to width × height; the sink receives it so."""
 
     def __init__(
         self,
@@ -240,7 +249,9 @@ class Pipeline:
         height: int,
         settings: PipelineSettings = PipelineSettings(),
         on_output: Callable[[Processed], None] | None = None,
+        own_size: bool = False,
     ):
+        self.own_size = own_size
         self.source = source
         self.process = process
         self.sink = sink
@@ -270,7 +281,10 @@ class Pipeline:
     def _process_loop(self) -> None:
         try:
             while (frame := self.captured.get()) is not None:
-                self.processed.put(self.process(frame, self.width, self.height))
+                width, height = self.width, self.height
+                if self.own_size and isinstance(frame.image, np.ndarray) and frame.image.ndim == 3:
+                    height, width = frame.image.shape[:2]
+                self.processed.put(self.process(frame, width, height))
         except BaseException as err:
             self._errors.append(err)
         finally:
@@ -286,7 +300,7 @@ class Pipeline:
         started = time.perf_counter()
         try:
             while (result := self.processed.get()) is not None:
-                self.sink.write(result.image)
+                self.sink.write(result.image, result.frame)
                 self.stats.output(result, time.perf_counter())
                 if self.on_output is not None:
                     self.on_output(result)

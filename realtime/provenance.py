@@ -6,8 +6,14 @@ its way to any sink, so the virtual camera, the window and files all carry it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from .capture import Frame
+    from .output import Sink
 
 DEFAULT_LABEL = "AI-altered video (swapcam)"
 
@@ -37,13 +43,15 @@ def draw_label(image: np.ndarray, text: str) -> None:
 
 
 class LabelledSink:
-    def __init__(self, sink, text: str):
+    def __init__(self, sink: Sink, text: str):
         self.sink = sink
         self.text = text
 
-    def write(self, frame: np.ndarray) -> None:
-        draw_label(frame, self.text)
-        self.sink.write(frame)
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        # drawn once, before the outputs part ways, at the frame's own size (a photo's label lies
+        # inside the photo, not on a letterbox border)
+        draw_label(image, self.text)
+        self.sink.write(image, frame)
 
     def close(self) -> None:
         self.sink.close()

@@ -4,7 +4,10 @@ Report fields: ``frames`` (output frames) = ``frames_swapped`` + ``frames_passed
 ``frames_dropped`` (captured or due but never processed, because processing was behind);
 ``faults`` {kind: count} (no_face, bad_frame, nan_output, error:…); ``fps`` (output frames per
 second, sustained); ``capture_fps`` (the rate frames really arrived at); ``latency_ms``
-{p50, p95, p99} from capture timestamp to the output written; ``stages_ms`` {stage: {p50, p95}};
+{p50, p95, p99} from capture timestamp to the output written (with several outputs: handed to them);
+``stages_ms`` {stage: {p50, p95}};
+``outputs`` {output: {written, dropped, errors, latency_ms {p50, p95}, and error, opened (what
+``auto`` chose), audio (what a recording did with the input's sound) where they apply}};
 ``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements);
 ``peak_rss_mb`` (the process's peak resident memory).
 """
@@ -113,6 +116,16 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     ]
     if report["faults"]:
         lines.append("passed through: " + ", ".join(f"{k} {v}" for k, v in report["faults"].items()))
+    outputs = report.get("outputs", {})
+    if len(outputs) > 1 or any(o["dropped"] or o["errors"] for o in outputs.values()):
+        lines.append(
+            "outputs: "
+            + "; ".join(
+                f"{name} written {o['written']} dropped {o['dropped']} errors {o['errors']}"
+                + (f" ({o['error']})" if o.get("error") else "")
+                for name, o in outputs.items()
+            )
+        )
     if report["stages_ms"]:
         lines.append(
             "stage ms (p50/p95): "

@@ -82,6 +82,10 @@ class LandmarkStabilizer:
         self._tracks = tracks
         return smoothed
 
+    def reset(self) -> None:
+        """Forget every track (the next frame is unrelated to this one)."""
+        self._tracks = []
+
     @staticmethod
     def _nearest(tracks: list[OneEuroState], face: np.ndarray) -> OneEuroState | None:
         centre = face.mean(0)

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.capture import CaptureSettings, Pacer, open_source
+from swapcam.realtime.capture import CaptureSettings, Frame, Pacer, open_source
 from swapcam.realtime.errors import UserError
-from swapcam.realtime.output import OutputSettings, VirtualCameraSink, open_sink
+from swapcam.realtime.output import OutputSettings, Stream, VirtualCameraSink, open_sink
 from swapcam.realtime.pipeline import FrameQueue
 
 
@@ -81,16 +81,16 @@ def test_unreadable_video_file(tmp_path):
 
 def test_file_sink_writes_a_readable_video(tmp_path):
     out = tmp_path / "o.mp4"
-    sink = open_sink(f"file:{out}", 64, 48, 25.0, OutputSettings())
-    for _ in range(10):
-        sink.write(np.full((48, 64, 3), 100, np.uint8))
+    sink = open_sink(f"file:{out}", Stream(64, 48, 25.0), OutputSettings())
+    for i in range(10):
+        sink.write(np.full((48, 64, 3), 100, np.uint8), Frame(i, None, 0.0, i / 25.0))
     sink.close()
     capture = cv2.VideoCapture(str(out))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
     with pytest.raises(UserError, match="does not exist"):
-        open_sink(f"file:{tmp_path}/no/o.mp4", 64, 48, 25.0, OutputSettings())
+        open_sink(f"file:{tmp_path}/no/o.mp4", Stream(64, 48, 25.0), OutputSettings())
     with pytest.raises(UserError, match="is not valid"):
-        open_sink("zoom", 64, 48, 25.0, OutputSettings())
+        open_sink("zoom", Stream(64, 48, 25.0), OutputSettings())
 
 
 class FakeCamera:
@@ -111,10 +111,10 @@ class FakeCamera:
 def test_virtual_camera_gets_bgr_frames_unconverted():
     from pyvirtualcam import PixelFormat
 
-    sink = VirtualCameraSink("", 64, 48, 30.0, OutputSettings(device="/dev/video7"), camera_class=FakeCamera)
+    sink = VirtualCameraSink("", Stream(64, 48, 30.0), OutputSettings(device="/dev/video7"), camera_class=FakeCamera)
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[..., 0] = 255  # blue in BGR
-    sink.write(frame)
+    sink.write(frame, Frame(0, frame, 0.0, 0.0))
     assert sink.camera.args[3] == PixelFormat.BGR and sink.device == "/dev/video7"
     assert sink.camera.frames[0] is frame
 
@@ -124,7 +124,7 @@ def test_missing_virtual_camera_backend_gives_the_per_os_fix():
         raise RuntimeError("'v4l2loopback' backend: v4l2loopback device not found")
 
     with pytest.raises(UserError, match="no virtual camera available.*(v4l2loopback|OBS)"):
-        VirtualCameraSink("", 64, 48, 30.0, OutputSettings(), camera_class=no_backend)
+        VirtualCameraSink("", Stream(64, 48, 30.0), OutputSettings(), camera_class=no_backend)
 
 
 def test_real_virtual_camera_when_a_loopback_device_exists():
@@ -132,14 +132,15 @@ def test_real_virtual_camera_when_a_loopback_device_exists():
 
     if not any("v4l2loopback" in open(p).read() for p in glob.glob("/sys/class/video4linux/*/name")):
         pytest.skip("no v4l2loopback device on this machine")
-    sink = open_sink("virtualcam", 64, 48, 30.0, OutputSettings())
+    sink = open_sink("virtualcam", Stream(64, 48, 30.0), OutputSettings())
     colour = np.array([40, 120, 200], np.uint8)  # BGR; the loopback carries it as YUV, hence the tolerance
+    image = np.broadcast_to(colour, (48, 64, 3)).copy()
     reader = None
     try:
-        for _ in range(3):  # a reader sees frames sent after it opened the device
-            sink.write(np.broadcast_to(colour, (48, 64, 3)).copy())
+        for i in range(3):  # a reader sees frames sent after it opened the device
+            sink.write(image, Frame(i, image, 0.0, 0.0))
             reader = reader or cv2.VideoCapture(sink.device)
-        sink.write(np.broadcast_to(colour, (48, 64, 3)).copy())
+        sink.write(image, Frame(3, image, 0.0, 0.0))
         ok, seen = reader.read()
     finally:
         sink.close()

@@ -52,6 +52,8 @@ def test_live_synthetic_to_file_with_report(tmp_path, inverting_model_path):
         str(inverting_model_path),
         "--output",
         f"file:{tmp_path / 'o.mp4'}",
+        "--output",
+        "null",
         "--max-frames",
         "30",
         "--report",
@@ -65,3 +67,6 @@ def test_live_synthetic_to_file_with_report(tmp_path, inverting_model_path):
     assert set(data["latency_ms"]) == {"p50", "p95", "p99"}
     assert 50 < data["peak_rss_mb"] < 4000  # mediapipe + onnxruntime + numba, not a parent's memory
     assert (tmp_path / "o.mp4").stat().st_size > 0
+    recording = data["outputs"][f"file:{tmp_path / 'o.mp4'}"]
+    assert recording["written"] == 30 and recording["dropped"] == recording["errors"] == 0  # every-frame: none lost
+    assert data["outputs"]["null"]["errors"] == 0 and data["output"] == [f"file:{tmp_path / 'o.mp4'}", "null"]

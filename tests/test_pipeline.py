@@ -126,9 +126,9 @@ class ListSink:
     def __init__(self):
         self.frames = []
 
-    def write(self, frame):
-        assert frame.shape == (36, 64, 3) and frame.dtype == np.uint8
-        self.frames.append(frame.copy())
+    def write(self, image, frame):
+        assert image.shape == (36, 64, 3) and image.dtype == np.uint8
+        self.frames.append(image.copy())
 
     def close(self):
         pass

@@ -1,0 +1,163 @@
+"""Recording: ``file:PATH`` outputs encoded with PyAV (FFmpeg inside its wheel; nothing downloads).
+
+The default is H.264 (libx264, CRF 21, preset veryfast, yuv420p) in MP4 with the index at the front
+(``+faststart``), which every player and browser opens: for the same 10 s of 720p it is a fraction
+of OpenCV's old mp4v file. Codecs are registered with what they need: the encoder, the containers
+they are written in, the pixel format and how quality is set when no bitrate is given.
+
+Each frame is stamped with its time in the input (``Frame.media_time``), not with a running count:
+in live pacing, where frames are dropped, the recording still plays at the speed it was captured.
+With a ``file:`` input in every-frame pacing, the input's sound is carried along (realtime/audio.py).
+
+The muxer is closed in :meth:`FileSink.close`, which the live run calls on every way out (end of
+input, a limit, Ctrl-C, a fault), so a stopped recording is a complete, playable file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import av
+import numpy as np
+from av.video.stream import VideoStream
+
+from .audio import LEAD_S, AudioTrack
+from .errors import UserError
+from .registry import Registry
+
+if TYPE_CHECKING:
+    from .capture import Frame
+    from .output import OutputSettings, Stream
+
+
+@dataclass(frozen=True)
+class VideoCodec:
+    """``encoder``: FFmpeg's name; ``suffixes``: file names it is written in (the first is the
+    usual one); ``options``: encoder options at constant quality (``bitrate`` 0); ``quantiser``: the
+    fixed quantiser of encoders without a CRF (2 best … 31 worst); ``about``: for --help."""
+
+    encoder: str
+    suffixes: tuple[str, ...]
+    pix_fmt: str
+    about: str
+    options: tuple[tuple[str, str], ...] = ()
+    quantiser: int | None = None
+
+
+CODECS: Registry[VideoCodec] = Registry("video codec")
+CODECS.register("h264")(
+    VideoCodec(
+        "libx264",
+        (".mp4", ".mov", ".mkv"),
+        "yuv420p",
+        "H.264 at CRF 21, small files every player opens",
+        (("crf", "21"), ("preset", "veryfast")),
+    )
+)
+CODECS.register("mpeg4")(
+    VideoCodec("mpeg4", (".mp4", ".avi", ".mov", ".mkv"), "yuv420p", "MPEG-4 part 2 (OpenCV's mp4v)", quantiser=3)
+)
+CODECS.register("mjpeg")(
+    VideoCodec("mjpeg", (".avi", ".mov", ".mkv"), "yuvj420p", "Motion JPEG, every frame a JPEG (editing)", quantiser=3)
+)
+
+# faststart moves the index to the front when the file is closed: players can start before the end
+# has downloaded
+CONTAINER_OPTIONS = {".mp4": {"movflags": "+faststart"}, ".mov": {"movflags": "+faststart"}}
+
+
+def codec_help() -> str:
+    return "; ".join(f"{name}: {CODECS.get(name).about} ({', '.join(CODECS.get(name).suffixes)})" for name in CODECS)
+
+
+def frame_rate(fps: float) -> Fraction:
+    """The exact rate behind a float fps: 29.97002997 → 30000/1001, 30.0 → 30."""
+    return Fraction(fps).limit_denominator(1001)
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """4:2:0 video needs even sides: odd ones grow by a black pixel row or column."""
+    return width + width % 2, height + height % 2
+
+
+class FileSink:
+    closed_by_user = False
+
+    def __init__(self, argument: str, stream: Stream, settings: OutputSettings):
+        if not argument:
+            raise UserError("output file: needs a path, e.g. --output file:out.mp4")
+        path = Path(argument)
+        if not path.parent.is_dir():
+            raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+        if stream.source is not None and path.resolve() == stream.source.resolve():
+            raise UserError(f"output {path} is the input: write the recording to another file")
+        codec = CODECS.get(settings.codec)
+        suffix = path.suffix.lower()
+        if suffix not in codec.suffixes:
+            fitting = [name for name in CODECS if suffix in CODECS.get(name).suffixes]
+            fix = f"--codec {' or '.join(fitting)}" if fitting else "a .mp4 name"
+            raise UserError(
+                f"cannot write {settings.codec} video to a {suffix or 'nameless'} file: use "
+                f"{'a ' + ' or '.join(codec.suffixes) + ' name'} or {fix}"
+            )
+        self.path = path
+        self.rate = frame_rate(stream.fps)
+        try:
+            self.container: Any = av.open(str(path), "w", options=CONTAINER_OPTIONS.get(suffix, {}))
+        except (OSError, av.FFmpegError) as err:
+            raise UserError(f"cannot write {path} ({err}): check the folder's permissions") from None
+        self.video = cast(VideoStream, self.container.add_stream(codec.encoder, rate=self.rate))
+        self.video.width, self.video.height = even_size(stream.width, stream.height)
+        self.video.pix_fmt = codec.pix_fmt
+        if settings.bitrate:
+            self.video.bit_rate = settings.bitrate * 1000
+        elif codec.quantiser is not None:
+            # qmin = qmax pins it (PyAV's qscale flag with global_quality measured no different from q 2)
+            self.video.codec_context.qmin = self.video.codec_context.qmax = codec.quantiser
+        else:
+            self.video.options = dict(codec.options)
+        self.audio = None
+        self.audio_note = "none: the input is not a file"
+        if stream.source is not None and stream.source.is_file():
+            if stream.live:
+                self.audio_note = "not carried: live pacing drops frames (use --pace every)"
+            elif stream.looped:
+                self.audio_note = "not carried: the input loops"
+            else:
+                self.audio = AudioTrack(stream.source, self.container, suffix)
+                self.audio_note = self.audio.note
+        self._origin: float | None = None
+        self._last_pts = -1
+        self._closed = False
+
+    def write(self, image: np.ndarray, frame: Frame) -> None:
+        if self._origin is None:
+            self._origin = frame.media_time
+        # its own time in the input; never before the previous frame (a camera's clock may jitter)
+        pts = max(self._last_pts + 1, round((frame.media_time - self._origin) * self.rate))
+        self._last_pts = pts
+        width, height = self.video.width, self.video.height
+        if image.shape[:2] != (height, width):
+            padded = np.zeros((height, width, 3), np.uint8)
+            padded[: image.shape[0], : image.shape[1]] = image
+            image = padded
+        video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        video_frame.pts = pts
+        video_frame.time_base = 1 / self.rate
+        self.container.mux(self.video.encode(video_frame))
+        if self.audio is not None:
+            self.audio.mux_until(float(pts / self.rate) + LEAD_S)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.container.mux(self.video.encode(None))
+            if self.audio is not None:
+                self.audio.finish(float((self._last_pts + 1) / self.rate))
+        finally:
+            self.container.close()
