@@ -132,27 +132,36 @@ class InfoCommand:
         return 0
 
 
+VERBOSE_HELP = "show the libraries' own log lines (mediapipe, TensorFlow Lite, OpenCV), hidden by default"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="swapcam", description="Real-time face swap for video calls, demos and latency work."
     )
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=OneLineErrorParser)
     for entry in sorted(entry_points(group="swapcam.commands"), key=lambda e: e.name):
         command: Command = entry.load()()
         sub = commands.add_parser(entry.name, help=command.help, description=command.help)
         command.add_arguments(sub)
+        # after the command as well (swapcam live … --verbose); SUPPRESS keeps a top-level one
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
         sub.set_defaults(handler=command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .quiet import quiet_libraries
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.handler.run(args)
-    except UserError as err:
-        print(f"swapcam: error: {err}", file=sys.stderr)
-        return err.exit_code
+    with quiet_libraries(enabled=not args.verbose):
+        try:
+            return args.handler.run(args)
+        except UserError as err:
+            print(f"swapcam: error: {err}", file=sys.stderr)
+            return err.exit_code
 
 
 if __name__ == "__main__":

@@ -70,3 +70,31 @@ def test_live_synthetic_to_file_with_report(tmp_path, inverting_model_path):
     recording = data["outputs"][f"file:{tmp_path / 'o.mp4'}"]
     assert recording["written"] == 30 and recording["dropped"] == recording["errors"] == 0  # every-frame: none lost
     assert data["outputs"]["null"]["errors"] == 0 and data["output"] == [f"file:{tmp_path / 'o.mp4'}", "null"]
+    assert sum(data["latency_histogram"]["counts"]) == 30
+
+
+def test_the_libraries_stay_quiet_unless_verbose(inverting_model_path):
+    args = ["live", "--input", "synthetic:size=320x240", "--model", str(inverting_model_path)]
+    args += ["--output", "null", "--max-frames", "30"]
+    quiet, verbose = swapcam(*args), swapcam(*args, "--verbose")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr
+    lines = quiet.stderr.splitlines()
+    assert lines and all(line.startswith("swapcam:") for line in lines), lines
+    # mediapipe's absl and TensorFlow Lite lines are there when asked for (the filter hid them)
+    assert any(not line.startswith("swapcam:") for line in verbose.stderr.splitlines())
+    assert any(not line.startswith("swapcam:") for line in swapcam("--verbose", *args).stderr.splitlines())
+
+
+def test_noise_is_told_from_errors():
+    from swapcam.realtime.quiet import is_noise
+
+    assert is_noise("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.")
+    assert is_noise("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
+    assert is_noise(
+        "W0000 00:00:1796195451.265513   18453 inference_feedback_manager.cc:114] Feedback manager requires a model"
+    )
+    assert is_noise("I0000 00:00:1796195451.2 7 gl_context.cc:357] GL version: 3.2")
+    assert is_noise("[ WARN:0@0.012] global cap_v4l.cpp:999 open VIDEOIO(V4L2:/dev/video7): can't open camera")
+    assert not is_noise("E0000 00:00:1796195451.2 7 calculator_graph.cc:887] INVALID_ARGUMENT: the graph failed")
+    assert not is_noise("swapcam: error: no camera at index 7")
+    assert not is_noise("Traceback (most recent call last):")
