@@ -132,6 +132,27 @@ class InfoCommand:
         return 0
 
 
+class ReportCommand:
+    help = "summarise a run report (--report of live or demo); --plot draws its latency and stage times"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("report", metavar="RUN.json", help="a report written by swapcam live --report")
+        parser.add_argument("--plot", metavar="PATH.png", help="draw the latency histogram and per-stage times")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from .report import stage_table, summary_lines
+        from .reportplot import plot_report, read_report
+
+        report = read_report(args.report)
+        summary = [line for line in summary_lines(report) if not line.startswith("stage ms")]  # the table says it
+        for line in summary + stage_table(report):
+            print(f"swapcam report: {line}")
+        if args.plot:
+            plot_report(report, args.plot)
+            print(f"swapcam report: wrote {args.plot}")
+        return 0
+
+
 VERBOSE_HELP = "show the libraries' own log lines (mediapipe, TensorFlow Lite, OpenCV), hidden by default"
 
 

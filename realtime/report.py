@@ -5,7 +5,8 @@ Report fields: ``frames`` (output frames) = ``frames_swapped`` + ``frames_passed
 ``faults`` {kind: count} (no_face, bad_frame, nan_output, error:…); ``fps`` (output frames per
 second, sustained); ``capture_fps`` (the rate frames really arrived at); ``latency_ms``
 {p50, p95, p99} from capture timestamp to the output written (with several outputs: handed to them);
-``stages_ms`` {stage: {p50, p95}};
+``latency_histogram`` {edges_ms, counts}: the latencies in bins 12 % wide (what ``swapcam report
+--plot`` draws; a hundred numbers at most, however long the run); ``stages_ms`` {stage: {p50, p95}};
 ``outputs`` {output: {written, dropped, errors, latency_ms {p50, p95}, and error, opened (what
 ``auto`` chose), audio (what a recording did with the input's sound) where they apply}};
 ``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements);
@@ -38,6 +39,27 @@ def percentiles(values, points=(50, 95, 99)) -> dict[str, float]:
     if data.size == 0:
         return {f"p{p}": 0.0 for p in points}
     return {f"p{p}": round(float(np.percentile(data, p)), 2) for p in points}
+
+
+# latency histogram bins: 20 a decade (each 12 % wider than the last) from 0.1 ms to 100 s, so one
+# layout fits a GPU's 2 ms and a slow laptop's 2 s alike
+HISTOGRAM_EDGES_MS = 0.1 * 10 ** (np.arange(121) / 20)
+
+
+def latency_histogram(values) -> dict[str, list]:
+    """{"edges_ms": [...], "counts": [...]} of ``values`` (ms) over HISTOGRAM_EDGES_MS, trimmed to the
+    bins from the first to the last non-empty one (len(edges) = len(counts) + 1); values outside the
+    range count in the first or last bin."""
+    data = np.clip(np.asarray(values, np.float64), HISTOGRAM_EDGES_MS[0], HISTOGRAM_EDGES_MS[-1] * 0.999)
+    counts = np.histogram(data, HISTOGRAM_EDGES_MS)[0]
+    used = np.flatnonzero(counts)
+    if used.size == 0:
+        return {"edges_ms": [], "counts": []}
+    first, last = int(used[0]), int(used[-1])
+    return {
+        "edges_ms": [float(f"{e:.4g}") for e in HISTOGRAM_EDGES_MS[first : last + 2]],
+        "counts": counts[first : last + 1].tolist(),
+    }
 
 
 def _rate(first: float | None, last: float | None, count: int) -> float:
@@ -99,6 +121,7 @@ class RunStats:
             "fps": round(_rate(self._output_first, self._output_last, self.frames), 2),
             "capture_fps": round(_rate(self._capture_first, self._capture_last, self.frames_captured), 2),
             "latency_ms": percentiles(self.latency_ms),
+            "latency_histogram": latency_histogram(self.latency_ms),
             "stages_ms": {stage: percentiles(v, (50, 95)) for stage, v in self.stages_ms.items()},
             "first_output_unix": self._first_output_unix,
             **context,

@@ -98,3 +98,64 @@ def test_noise_is_told_from_errors():
     assert not is_noise("E0000 00:00:1796195451.2 7 calculator_graph.cc:887] INVALID_ARGUMENT: the graph failed")
     assert not is_noise("swapcam: error: no camera at index 7")
     assert not is_noise("Traceback (most recent call last):")
+
+
+def test_latency_histogram_is_small_and_counts_every_frame():
+    import numpy as np
+
+    from swapcam.realtime.report import latency_histogram
+
+    values = np.concatenate([np.random.default_rng(0).lognormal(3.0, 0.4, 100_000), [0.01, 5e6]])
+    histogram = latency_histogram(values)
+    edges, counts = histogram["edges_ms"], histogram["counts"]
+    assert len(edges) == len(counts) + 1 <= 121 and sum(counts) == len(values)  # out-of-range ones too
+    assert edges == sorted(edges) and edges[0] <= 0.1 and edges[-1] >= 9e4
+    narrow = latency_histogram([20.0, 21.0, 30.0])
+    assert len(narrow["counts"]) <= 5 and narrow["edges_ms"][0] <= 20.0 < 30.0 < narrow["edges_ms"][-1]
+    assert latency_histogram([]) == {"edges_ms": [], "counts": []}
+
+
+@pytest.fixture(scope="module")
+def run_report(tmp_path_factory, inverting_model_path):
+    path = tmp_path_factory.mktemp("report") / "run.json"
+    result = swapcam(
+        "live", "--input", "synthetic:size=320x240", "--model", str(inverting_model_path),
+        "--output", "null", "--max-frames", "40", "--report", str(path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_report_prints_the_summary_and_plots_latency_and_stages(run_report, tmp_path):
+    import cv2
+
+    plot = tmp_path / "latency.png"
+    result = swapcam("report", str(run_report), "--plot", str(plot))
+    assert result.returncode == 0, result.stderr
+    assert "swapcam report: frames 40" in result.stdout and "swapcam report: stage" in result.stdout
+    image = cv2.imread(str(plot))
+    assert image is not None and image.shape[1] > 1000 and image.shape[0] > 400
+    assert image.std() > 20  # bars, lines and text, not a blank canvas
+
+
+def test_report_errors_are_one_line(run_report, tmp_path):
+    not_json = tmp_path / "x.json"
+    not_json.write_text("{")
+    old = tmp_path / "old.json"
+    data = json.loads(run_report.read_text())
+    del data["latency_histogram"]
+    old.write_text(json.dumps(data))
+    without_matplotlib = (
+        "import sys; sys.modules['matplotlib'] = None; from swapcam.realtime.cli import main; "
+        f"sys.exit(main(['report', {str(run_report)!r}, '--plot', {str(tmp_path / 'p.png')!r}]))"
+    )
+    for result, message in [
+        (swapcam("report", str(tmp_path / "none.json")), "does not exist"),
+        (swapcam("report", str(not_json)), "is not JSON"),
+        (swapcam("report", str(old), "--plot", str(tmp_path / "p.png")), "no latency histogram"),
+        (swapcam("report", str(run_report), "--plot", str(tmp_path / "no" / "p.png")), "does not exist"),
+        (subprocess.run([sys.executable, "-c", without_matplotlib], capture_output=True, text=True), "pip install"),
+    ]:
+        errors = [line for line in result.stderr.splitlines() if "error:" in line]
+        assert result.returncode == 2 and len(errors) == 1 and message in errors[0], result.stderr
+        assert "Traceback" not in result.stderr
