@@ -27,9 +27,6 @@ CONTAINER_AUDIO: dict[str, tuple[frozenset[str] | None, str]] = {
     ".avi": (frozenset({"mp3", "ac3", "pcm_s16le"}), "pcm_s16le"),
 }
 
-# audio muxed this far ahead of the video, so the muxer always has both to interleave
-LEAD_S = 0.5
-
 
 def first_video_time(container: Any) -> float:
     """Seconds at which the container's first video frame starts (0 when it does not say)."""

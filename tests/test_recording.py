@@ -16,6 +16,7 @@ from swapcam.realtime.capture import CaptureSettings, Frame
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.live import LiveConfig, LiveRun, run_live
 from swapcam.realtime.output import OutputSettings, Stream, open_sink
+from swapcam.realtime.pipeline import PipelineSettings
 from swapcam.realtime.recording import CODECS, frame_rate
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 
@@ -54,6 +55,24 @@ def test_the_recording_carries_the_sound_in_step_with_the_picture(tmp_path, inve
     assert abs(flash_time(out) - onset) <= 1 / FPS  # and both where they were in the input
     frames, times = decoded(out)
     assert len(frames) == 60 and times == sorted(times)
+
+
+def test_a_run_stopped_early_cuts_the_sound_with_the_picture(tmp_path, inverting_model_path):
+    clip, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    flash_and_beep(clip, frames=60, flash=30)
+    run_live(
+        LiveRun(
+            input=f"file:{clip}",
+            model=inverting_model_path,
+            output=f"file:{out}",
+            config=LiveConfig(pipeline=PipelineSettings(max_frames=20)),
+        ),
+        log=lambda line: None,
+    )
+    with av.open(str(out)) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(frame.samples for frame in container.decode(audio=0)) / audio.sample_rate
+    assert abs(seconds - 20 / FPS) <= 1 / FPS  # not the clip's 2 s
 
 
 def test_live_pacing_records_no_sound_and_says_so(tmp_path, inverting_model_path):
@@ -136,13 +155,24 @@ def test_h264_is_smaller_than_mpeg4_and_bitrate_sets_the_size(tmp_path):
         "h264_200k": OutputSettings(bitrate=200),
     }.items():
         out = tmp_path / f"{name}.mp4"
-        sink = open_sink(f"file:{out}", Stream(640, 360, FPS), settings)
+        sink = open_sink(f"file:{out}", Stream(640, 360, FPS, live=False), settings)  # offline presets
         for i, image in enumerate(images):
             sink.write(image, Frame(i, image, 0.0, i / FPS))
         sink.close()
         sizes[name] = os.path.getsize(out)
     assert sizes["h264"] < sizes["mpeg4"] / 2
     assert sizes["h264_200k"] < 200_000 / 8 * 1.5  # a second at 200 kbit/s, give or take the rate control
+
+
+def test_h264_keeps_up_in_live_pacing_and_compresses_harder_offline(tmp_path):
+    """veryfast frame by frame; in live pacing ultrafast, whose third of the CPU keeps the stream's
+    frame rate on two cores (see realtime/recording.py)."""
+    presets = {}
+    for live in (True, False):
+        sink = open_sink(f"file:{tmp_path}/{live}.mp4", Stream(64, 48, FPS, live=live), OutputSettings())
+        presets[live] = sink.video.options["preset"]
+        sink.close()
+    assert presets == {True: "ultrafast", False: "veryfast"}
 
 
 def test_odd_frame_sizes_are_padded_to_even(tmp_path):
