@@ -164,6 +164,9 @@ def open_outputs(specs: Sequence[str], stream: Stream, settings: OutputSettings,
     """Open every output of ``specs`` (all or none: a failure closes those already open)."""
     if not specs:
         raise UserError("no output given: use --output auto, virtualcam, window, file:out.mp4, images:DIR or null")
+    repeated = sorted({spec for spec in specs if list(specs).count(spec) > 1})
+    if repeated:
+        raise UserError(f"output {repeated[0]} is given twice: give each output once")
     if sum(output_kind(spec).main_thread for spec in specs) > 1:
         raise UserError("only one window output can be open: drop the extra --output window")
     channels: list[Channel] = []

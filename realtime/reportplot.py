@@ -63,6 +63,7 @@ def plot_report(report: dict[str, Any], out: str | Path) -> None:
         left.annotate(
             f"{name} {value:.1f} ms", (value, top * (0.97 - 0.09 * i)), xytext=(4, 0), textcoords="offset points",
             color=colour, fontsize=10, va="top", fontweight="bold",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},  # legible over bars
         )  # fmt: skip
     left.set_xlabel("latency, capture → output (ms, log scale)")
     left.set_ylabel("frames")

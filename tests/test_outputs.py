@@ -102,6 +102,11 @@ def test_photos_of_any_size_are_each_swapped_and_written_at_their_own_size(tmp_p
 def test_an_output_folder_that_is_the_input_folder_is_refused(tmp_path):
     with pytest.raises(UserError, match="is the input folder"):
         resolve_output(f"images:{tmp_path}", Stream(64, 48, 30.0, source=tmp_path), OutputSettings())
+    with pytest.raises(UserError, match="given twice"):
+        open_outputs(
+            [f"file:{tmp_path}/a.mp4", "null", f"file:{tmp_path}/a.mp4"], Stream(64, 48, 30.0), OutputSettings(), print
+        )
+    assert not (tmp_path / "a.mp4").exists()  # refused before anything opened
 
 
 class SlowSink:
