@@ -100,11 +100,15 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
     absl_level = absl_logging.get_verbosity() if absl_logging is not None else None
     if absl_logging is not None:
         absl_logging.set_verbosity(absl_logging.ERROR)
-    stderr = StderrFilter()
+    try:
+        stderr: StderrFilter | None = StderrFilter()
+    except OSError:  # no stderr to filter (closed by a service manager): nothing to hide either
+        stderr = None
     try:
         yield
     finally:
-        stderr.close()
+        if stderr is not None:
+            stderr.close()
         cv2.setLogLevel(cv2_level)
         if absl_logging is not None:
             absl_logging.set_verbosity(absl_level)

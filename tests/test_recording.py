@@ -105,12 +105,16 @@ def test_a_recording_closed_early_is_a_playable_file(tmp_path):
     assert times == pytest.approx([0, 1 / FPS, 2 / FPS])
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl-C is a console event on Windows, not SIGINT")
 def test_ctrl_c_leaves_a_playable_recording(tmp_path, inverting_model_path):
     out = tmp_path / "stopped.mp4"
     process = subprocess.Popen(
         [sys.executable, "-m", "swapcam.realtime.cli", "live", "--input", "synthetic:size=320x240",
          "--model", str(inverting_model_path), "--output", f"file:{out}"],
         stderr=subprocess.PIPE, text=True,
+        # a test run started in the background (`pytest &` in a script) ignores SIGINT, and children
+        # inherit that: give the child Python's own Ctrl-C handling back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         for line in process.stderr:  # streaming has started once the run prints its route
