@@ -95,7 +95,13 @@ def _swapcam(*args: str, log) -> None:
 
 
 def recipe_key() -> str:
-    return hashlib.sha256(json.dumps([RECIPE, TRAIN_SHARE, PRECISION]).encode()).hexdigest()[:10]
+    """Names a cached model by everything that made it, the training defaults included: a changed
+    default retrains instead of scoring an old recipe's model as today's."""
+    from swapcam.export.settings import ModelSettings, TrainSettings
+    from swapcam.realtime.settings import to_dict
+
+    made_by = [RECIPE, TRAIN_SHARE, PRECISION, to_dict(TrainSettings()), to_dict(ModelSettings())]
+    return hashlib.sha256(json.dumps(made_by, sort_keys=True).encode()).hexdigest()[:10]
 
 
 class QualityData:

@@ -140,11 +140,23 @@ class TrainSettings(Settings):
         0.0, "weight of the patch-GAN term (0 = off; 0.1 is a usual start once faces are sharp)", low=0.0, high=10.0
     )
     gan_dims: int = setting(16, "patch discriminator width", low=4, high=512)
-    random_warp: bool = setting(True, "randomly warp the input faces (turn off late in training to sharpen)")
+    # Off by default, measured (benchmarks/RESULTS.md, 2026-12-02): with it on, a live model trained 10
+    # CPU minutes on d6 stayed a blurred average face at 20.3 dB held-out PSNR whatever the learning
+    # rate or colour transfer; with it off the same budget reached 25.7 dB, followed the expressions,
+    # and its swaps still showed the source in every frame of three other people.
+    random_warp: bool = setting(
+        False,
+        "randomly warp the input faces, DeepFaceLab's regulariser (slows learning "
+        "a lot in the first hours; worth trying only for long runs)",
+    )
     flip_source: bool = setting(False, "randomly mirror source faces (off: keeps asymmetric features)")
     flip_target: bool = setting(True, "randomly mirror target faces")
     color_jitter: float = setting(0.1, "brightness/contrast/saturation jitter strength", low=0.0, high=0.5)
-    ct: str = setting("rct", "recolour source faces toward target faces", choices=tuple(COLOR_TRANSFERS))
+    # none by default: the live pipeline matches the swapped face's colour to the camera's anyway
+    # (--color), and without warp rct cost ~1 dB held-out PSNR at 5 minutes (RESULTS.md)
+    ct: str = setting(
+        "none", "recolour source faces toward target faces while training", choices=tuple(COLOR_TRANSFERS)
+    )
     uniform_yaw: bool = setting(False, "sample head yaw uniformly (helps when profiles are rare)")
     seed: int = setting(0, "random seed (weights, faces and augmentation)", low=0)
     workers: int = setting(2, "data loading processes (0 = in the training process)", low=0, high=64)
