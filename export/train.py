@@ -518,7 +518,8 @@ def _train(
                     saved_at = iteration
         if writer and iteration != saved_at:
             checkpoint()
-            preview()
+            if iteration % settings.preview_every:  # else the loop has just written this iteration's
+                preview()
     finally:
         bar.close()
         for opened in (log, holdout_log):
