@@ -242,11 +242,13 @@ class FacesetReportCommand:
     def run(self, args: argparse.Namespace) -> int:
         from pathlib import Path
 
+        from swapcam.realtime.files import require_folder
+
         from .coverage import coverage, plot_coverage
         from .faceset import Faceset
 
-        if args.plot and not Path(args.plot).parent.is_dir():
-            raise UserError(f"cannot write {args.plot}: folder {Path(args.plot).parent} does not exist")
+        if args.plot:
+            require_folder(args.plot)  # before the work, not after it
         source, targets = Faceset(args.source), [Faceset(t) for t in args.targets]
         report = coverage(source, targets)
         for line in report.lines():

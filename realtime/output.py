@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+from .files import require_folder
 from .provenance import DEFAULT_LABEL
 from .recording import CODECS, FileSink, codec_help
 from .registry import Registry
@@ -139,9 +140,7 @@ class ImageFolderSink:
     def __init__(self, argument: str, stream: Stream, settings: OutputSettings):
         if not argument:
             raise UserError("output images: needs a folder, e.g. --output images:swapped/")
-        folder = Path(argument)
-        if not folder.parent.is_dir():
-            raise UserError(f"cannot write into {folder}: folder {folder.parent} does not exist")
+        folder = require_folder(argument)
         if stream.source is not None and folder.resolve() == stream.source.resolve():
             raise UserError(f"output folder {folder} is the input folder: write the swapped photos to another folder")
         if folder.exists() and not folder.is_dir():

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import av
@@ -32,6 +31,7 @@ from av.video.stream import VideoStream
 
 from .audio import AudioTrack
 from .errors import UserError
+from .files import require_folder
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -99,9 +99,7 @@ class FileSink:
     def __init__(self, argument: str, stream: Stream, settings: OutputSettings):
         if not argument:
             raise UserError("output file: needs a path, e.g. --output file:out.mp4")
-        path = Path(argument)
-        if not path.parent.is_dir():
-            raise UserError(f"cannot write {path}: folder {path.parent} does not exist")
+        path = require_folder(argument)
         if stream.source is not None and path.resolve() == stream.source.resolve():
             raise UserError(f"output {path} is the input: write the recording to another file")
         codec = CODECS.get(settings.codec)
