@@ -14,6 +14,7 @@ face descriptor (the ``identity`` extra) whether each swapped face is nearer the
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,10 @@ import onnx
 
 from swapcam.realtime.contract import INPUT_FACE, ModelCard
 from swapcam.realtime.errors import UserError
-from swapcam.realtime.swap import ort_session
+from swapcam.realtime.swap import Swapper, SwapSettings, ort_session, run_swap
 
 from .faceset import Faceset
+from .identity import FaceDescriber, identity_share
 
 
 def cpu_session(model: onnx.ModelProto):
@@ -101,17 +103,12 @@ class Evaluation:
 
 def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: int = 16) -> Evaluation:
     """Run up to ``limit`` faces of ``faceset`` (spread over it) through ``model`` on the CPU."""
-    from swapcam.realtime.swap import Swapper, SwapSettings, run_swap
-
     swapper = Swapper(model, SwapSettings(provider="cpu"))
     card, opened = swapper.card, Faceset(faceset)
     _check_alignment(opened, card)
     faces = faces_from_faceset(opened, swapper.resolution, limit)
     masks = masks_from_faceset(opened, swapper.resolution, limit)
-    morph = np.ones(1, np.float32) if swapper.io.has_morph else None
-    rendered = np.concatenate(
-        [run_swap(swapper.session, faces[i : i + batch], morph)[1] for i in range(0, len(faces), batch)]
-    )
+    rendered = _render(swapper, faces, batch)
     return Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks))
 
 
@@ -133,30 +130,29 @@ class IdentityCheck:
 
 
 def identity_check(
-    model: str | Path, source: str | Path, target: str | Path, limit: int = 64, batch: int = 16
-) -> IdentityCheck:
-    """Swap up to ``limit`` faces of ``target`` with ``model`` and compare dlib descriptors: the
-    swapped face against the mean of ``source``'s faces and against the target face it came from.
-    Descriptors are taken at the facesets' own resolution, where the swapped face is enlarged to."""
-    from swapcam.realtime.swap import Swapper, SwapSettings, run_swap
-
-    from .identity import FaceDescriber, identity_share
-
+    model: str | Path, source: str | Path, targets: Sequence[str | Path], limit: int = 64, batch: int = 16
+) -> list[IdentityCheck]:
+    """Swap up to ``limit`` faces of each target faceset with ``model`` and compare dlib descriptors:
+    the swapped face against the mean of ``source``'s faces and against the target face it came
+    from. Descriptors are taken at the facesets' own resolution, where the swapped face is enlarged to.
+    The model and the source's reference are loaded once for all targets."""
     describer = FaceDescriber()
     swapper = Swapper(model, SwapSettings(provider="cpu"))
-    sources, targets = Faceset(source), Faceset(target)
-    for faceset in (sources, targets):
-        _check_alignment(faceset, swapper.card)
+    sources = Faceset(source)
+    _check_alignment(sources, swapper.card)
     picks = _spread(sources, limit)
     reference = describer.reference(
         [sources.image(int(i)) for i in picks], [sources.records[int(i)].landmarks for i in picks]
     )
+    return [_identity_of_swaps(swapper, describer, reference, Faceset(t), limit, batch) for t in targets]
+
+
+def _identity_of_swaps(
+    swapper: Swapper, describer: FaceDescriber, reference: np.ndarray, targets: Faceset, limit: int, batch: int
+) -> IdentityCheck:
+    _check_alignment(targets, swapper.card)
     picks = _spread(targets, limit)
-    faces = faces_from_faceset(targets, swapper.resolution, limit)
-    morph = np.ones(1, np.float32) if swapper.io.has_morph else None
-    rendered = np.concatenate(
-        [run_swap(swapper.session, faces[i : i + batch], morph)[1] for i in range(0, len(faces), batch)]
-    )
+    rendered = _render(swapper, faces_from_faceset(targets, swapper.resolution, limit), batch)
     size = targets.info.resolution
     swapped, own = [], []
     for face, index in zip(rendered, picks, strict=True):
@@ -168,3 +164,11 @@ def identity_check(
         own.append(describer.describe(targets.image(int(index)), landmarks))
     share, to_source, to_target = identity_share(np.stack(swapped), reference, np.stack(own))
     return IdentityCheck(swapper.card.identities[0], targets.folder.name, len(swapped), share, to_source, to_target)
+
+
+def _render(swapper: Swapper, faces: np.ndarray, batch: int) -> np.ndarray:
+    """The model's rendering (out_celeb_face) of faces (N, R, R, 3), ``batch`` at a time (morph 1)."""
+    morph = np.ones(1, np.float32) if swapper.io.has_morph else None
+    return np.concatenate(
+        [run_swap(swapper.session, faces[i : i + batch], morph)[1] for i in range(0, len(faces), batch)]
+    )

@@ -81,7 +81,7 @@ def test_identity_check_tells_a_swap_that_changed_nobody(facesets, tmp_path, swa
     card = ModelCard(resolution=64, coverage=2.2, preset="test", architecture="none", identities=("ada",))
     path = tmp_path / "same.onnx"
     onnx.save(_passthrough_model(64, card), str(path))
-    check = identity_check(path, facesets["ada"], facesets["bo"], limit=12)
+    (check,) = identity_check(path, facesets["ada"], [facesets["bo"]], limit=12)
     # the "swapped" faces are bo's own, softened by the 64 px model: nearer bo than ada, every one
     assert (check.source, check.target, check.faces, check.share) == ("ada", "bo", 12, 0.0)
     assert check.to_target < 0.3 < check.to_source
