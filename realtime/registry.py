@@ -33,6 +33,10 @@ class Registry(Generic[T]):
 
         return add
 
+    def unregister(self, name: str) -> None:
+        """Take ``name`` out again (a test's temporary part); KeyError when it was never registered."""
+        del self._items[name]
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]

@@ -145,7 +145,7 @@ def test_kinds():
     SINKS.register("slowrecord")(OutputKind(factory("slowrecord"), "slowrecord:S", any_size=True, every_frame=True))
     yield made
     for name in ("slowlive", "slowrecord"):
-        SINKS._items.pop(name)
+        SINKS.unregister(name)
 
 
 def feed(outputs, count, interval=0.0, fps=30.0):
