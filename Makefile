@@ -25,7 +25,7 @@ $(BIN)/.installed: pyproject.toml
 # identity measure dlib (the [identity] extra)
 $(BIN)/.installed-dev: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,identity]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,identity,provenance]'
 	touch $@
 
 demo: $(BIN)/.installed

@@ -153,6 +153,32 @@ class ReportCommand:
         return 0
 
 
+class VerifyCommand:
+    help = "look for swapcam's invisible mark (and a C2PA manifest) in a video or image; exit 0 found, 1 not"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("path", help="a video or image file")
+        parser.add_argument("--json", action="store_true", help="print the findings as JSON (every window too)")
+        parser.add_argument("--window", type=float, default=1.0, metavar="SECONDS", help="window length (default: 1)")
+        parser.add_argument(
+            "--model", action="append", default=[], help="a model file or folder: name the model whose mark it is"
+        )
+        parser.add_argument("--trust", metavar="ROOTS.pem", help="trusted root certificates for the C2PA signature")
+
+    def run(self, args: argparse.Namespace) -> int:
+        import json
+
+        from .verify import verdict_lines, verify
+
+        report = verify(args.path, args.window, args.model, args.trust)
+        if args.json:
+            print(json.dumps(report, indent=1))
+        else:
+            for line in verdict_lines(report):
+                print(f"swapcam verify: {line}")
+        return 0 if report["found"] else 1
+
+
 VERBOSE_HELP = "show the libraries' own log lines (mediapipe, TensorFlow Lite, OpenCV), hidden by default"
 
 

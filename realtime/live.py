@@ -29,12 +29,14 @@ from .mask import MaskBuilder, MaskSettings
 from .occlusion import HandOcclusion, OcclusionSettings
 from .output import OutputSettings, Sink, Stream
 from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
-from .provenance import LabelledSink
+from .provenance import LabelledSink, ProvenanceSettings
 from .report import peak_rss_mb, summary_lines, write_json_atomic
 from .settings import Settings, to_dict
+from .signing import load_signing, sign_recordings
 from .stabilize import LandmarkStabilizer, StabilizeSettings
 from .swap import Swapper, SwapSettings
 from .warp import crop_aligned, paste_back
+from .watermark import MarkedSink, Payload, Watermarker, model_fingerprint
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class LiveConfig:
     color: ColorSettings = ColorSettings()
     blend: BlendSettings = BlendSettings()
     output: OutputSettings = OutputSettings()
+    provenance: ProvenanceSettings = ProvenanceSettings()
     pipeline: PipelineSettings = PipelineSettings()
 
 
@@ -128,7 +131,9 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
     cfg = run.config
     if run.report_path is not None:
         require_folder(run.report_path)
+    signing = load_signing(cfg.provenance, run.outputs)
     swapper = Swapper(run.model, cfg.swap)
+    fingerprint = model_fingerprint(run.model if isinstance(run.model, (str, Path)) else run.model.SerializeToString())
     card = swapper.card
     aligner = Aligner(
         size=swapper.resolution,
@@ -165,6 +170,8 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         stream = Stream(width, height, source.fps, source.live, path, cfg.capture.loop)
         outputs = open_outputs(run.outputs, stream, cfg.output, log)
         sink: Sink = LabelledSink(outputs, cfg.output.label) if cfg.output.label else outputs
+        if cfg.provenance.watermark:  # after the label: the label is marked too
+            sink = MarkedSink(sink, Watermarker(Payload(fingerprint)))
         size = f"photos, the first {width}x{height}" if still else f"{width}x{height}"
         log(
             f"swapcam: {run.input} ({size} @ {source.fps:.3g} fps, "
@@ -182,6 +189,8 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         if outputs is not None:
             outputs.close()
     assert outputs is not None  # the pipeline ran, so the outputs were open
+    if signing is not None:
+        sign_recordings(run.outputs, signing, swapper.name, f"{fingerprint:06x}", log)
     report = stats.report(
         input=run.input,
         output=list(run.outputs),
@@ -189,6 +198,8 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         model=swapper.name,
         provider=swapper.provider,
         resolution=swapper.resolution,
+        model_fingerprint=f"{fingerprint:06x}",
+        watermark=cfg.provenance.watermark,
         coverage=aligner.coverage,
         width=width,
         height=height,

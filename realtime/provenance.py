@@ -2,20 +2,40 @@
 
 Pure core: :func:`draw_label` (draws in place). Wrapper: :class:`LabelledSink` labels every frame on
 its way to any sink, so the virtual camera, the window and files all carry it.
+
+The label can be cropped away; the invisible mark (:mod:`.watermark`) and signed recordings
+(:mod:`.signing`) are what :class:`ProvenanceSettings` adds to it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from .settings import Settings, setting
 
 if TYPE_CHECKING:
     from .capture import Frame
     from .output import Sink
 
 DEFAULT_LABEL = "AI-altered video (swapcam)"
+
+
+@dataclass(frozen=True)
+class ProvenanceSettings(Settings):
+    section = "provenance"
+    watermark: bool = setting(
+        True,
+        "invisible mark in every output frame, naming swapcam and the model (swapcam verify finds it, "
+        "also after a video call or a re-encode); --no-watermark leaves frames unmarked",
+    )
+    sign_cert: str | None = setting(
+        None, "sign file recordings with C2PA (says: altered by an AI model): PEM certificate chain, signer first"
+    )
+    sign_key: str | None = setting(None, "the PEM private key of --sign-cert")
 
 
 def draw_label(image: np.ndarray, text: str) -> None:

@@ -20,6 +20,7 @@ from swapcam.realtime.pipeline import (
     PipelineSettings,
     Processed,
 )
+from swapcam.realtime.provenance import ProvenanceSettings
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 
 N_FRAMES = 120
@@ -54,6 +55,7 @@ def test_stream_swaps_the_face_and_leaves_the_background(synthetic_clip, inverti
         blend=BlendSettings(mode="alpha"),
         mask=MaskSettings(keep_mouth=0.0, keep_eyes=0.0),
         output=OutputSettings(label=""),
+        provenance=ProvenanceSettings(watermark=False),  # the background is checked bit for bit
     )
     report = run_live(
         LiveRun(
@@ -176,7 +178,12 @@ def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
             input=f"file:{path}",
             model=model,
             output="null",
-            config=LiveConfig(pipeline=PipelineSettings(max_frames=10), output=OutputSettings(label="")),
+            # unlabelled and unmarked: the frame that passes through is compared bit for bit
+            config=LiveConfig(
+                pipeline=PipelineSettings(max_frames=10),
+                output=OutputSettings(label=""),
+                provenance=ProvenanceSettings(watermark=False),
+            ),
             on_output=lambda p: frames.append(p),
         ),
         log=lambda line: None,

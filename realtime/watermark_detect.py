@@ -1,0 +1,197 @@
+"""Finds the mark of :mod:`.watermark` in frames that may have been re-encoded, rescaled or cropped.
+
+1. Each frame is brought to a fixed height (:data:`CANON_HEIGHT`, where a cell of the mark is about
+   2 px whatever the frame's size) and high-passed: what is left is fine detail plus the mark.
+   The residuals of a window of frames are added up: the mark is the same in every frame, the
+   picture moves, so the mark stands out more with every frame.
+2. **Scale**: the mark repeats every tile, so the residual's autocorrelation peaks at the tile's
+   period along x and along y; the peaks (and their second multiples) give both periods to a
+   fraction of a pixel. Cropping or rescaling changes the period; the search spans 0.55–1.8× the
+   nominal one.
+3. **Position**: the residual is resampled so a tile is 64 px, folded onto one tile (summed over
+   all tiles) and cross-correlated with the sync pattern over every cyclic shift (FFT). The peak's
+   height in standard deviations of the whole correlation surface is the score ``z``; a crop moves
+   the peak, it does not lower it.
+4. **Payload**: at the peak's shift, each coded bit is the sign of the correlation with its own
+   pattern; the CRC-16 and the tag must agree, or no payload is reported.
+
+``z`` ≥ :data:`Z_FOUND` means found. On unmarked video the best of the 4096 shifts scores about 4
+(see benchmarks/provenance.py for the measured false-positive rate).
+
+Pure core: :func:`residual`, :func:`find_periods`, :func:`locate`. Wrapper: :class:`MarkReader`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .watermark import CELLS, Payload, decode_code, key_patterns, render_tile
+
+CANON_HEIGHT = 360  # frames are read at this height: a nominal cell is 2 px
+CANON_CELL = 2
+CANON_PERIOD = CELLS * CANON_CELL  # 64 px
+PERIOD_RANGE = (0.55, 2.6)  # of the nominal period: 4 px cells below 720p, crops, rescales
+Z_FOUND = 6.0
+CANDIDATES = 8  # periods from the autocorrelation tried against the sync pattern
+PEAK_RADIUS = 3  # canonical px around the peak left out of the background statistics
+HIGHPASS_SIGMA = 2.0  # px at the canonical height: removes the picture's broad shapes, keeps the mark
+
+
+@dataclass(frozen=True)
+class Detection:
+    """``z``: the sync peak in standard deviations; ``found``: z ≥ Z_FOUND; ``payload``: decoded
+    (CRC and tag agree) or None; ``period``: the tile period found (canonical px);
+    ``frames``: how many frames were added up."""
+
+    found: bool
+    z: float
+    payload: Payload | None
+    period: float
+    shift: tuple[int, int]
+    frames: int
+
+
+def residual(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 BGR or (H, W) gray → (CANON_HEIGHT, W') float32 high-passed luminance,
+    clipped at 3 mean-absolute-deviations so strong edges do not drown the mark."""
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    height, width = gray.shape
+    canon_width = max(CANON_PERIOD, round(width * CANON_HEIGHT / height))
+    interpolation = cv2.INTER_AREA if height > CANON_HEIGHT else cv2.INTER_LINEAR
+    small = cv2.resize(gray.astype(np.float32), (canon_width, CANON_HEIGHT), interpolation=interpolation)
+    detail = small - cv2.GaussianBlur(small, (0, 0), HIGHPASS_SIGMA)
+    limit = 3.0 * float(np.mean(np.abs(detail))) + 1e-6
+    return np.clip(detail, -limit, limit, out=detail)
+
+
+def _peak(profile: np.ndarray, guess: float, reach: int = 3) -> tuple[float, float]:
+    """Sub-pixel position and height of the highest point of ``profile`` within ``reach`` of ``guess``."""
+    lo, hi = max(1, int(round(guess)) - reach), min(len(profile) - 2, int(round(guess)) + reach)
+    if hi < lo:
+        return guess, 0.0
+    i = lo + int(np.argmax(profile[lo : hi + 1]))
+    a, b, c = profile[i - 1], profile[i], profile[i + 1]
+    bend = a - 2 * b + c
+    offset = 0.5 * (a - c) / bend if bend < 0 else 0.0
+    return i + float(np.clip(offset, -0.5, 0.5)), float(b)
+
+
+def _refine(profile: np.ndarray, lag: int) -> float:
+    """A period to a fraction of a pixel from the profile's peaks near ``lag`` and ``2·lag``."""
+    first, _ = _peak(profile, lag)
+    if 2 * first + 4 >= len(profile):
+        return first
+    second, _ = _peak(profile, 2 * first)
+    return (first + 2 * second) / 5.0  # least squares of k·P ≈ peak_k for k = 1, 2
+
+
+def candidate_periods(total: np.ndarray, count: int = CANDIDATES) -> list[float]:
+    """Periods (px, the same along x and y) where the summed residual repeats, best first.
+
+    From the autocorrelation along both axes (with its second multiple): the mark's period is among
+    the highest peaks, but a codec's block grid (8 or 16 px) repeats too, so several candidates go on
+    to the sync correlation, which only the mark passes."""
+    h, w = total.shape
+    lo, hi = (int(CANON_PERIOD * f) for f in PERIOD_RANGE)
+    reach = 2 * hi + 4
+    shape = (cv2.getOptimalDFTSize(h + reach), cv2.getOptimalDFTSize(w + reach))  # no wrap-around
+    spectrum = np.fft.rfft2(total, shape)
+    auto = np.fft.irfft2(spectrum * np.conj(spectrum), shape)
+    # a zero-padded image's autocorrelation falls off with the lag as the overlap shrinks: undo that
+    longest = min(reach, int(0.8 * h), int(0.8 * w))
+    lags = np.arange(longest)
+    profile = auto[0, :longest] * w / (w - lags) + auto[:longest, 0] * h / (h - lags)
+    hi = min(hi, longest - 2)
+    if hi <= lo:
+        return []
+    span = np.arange(lo, hi + 1)
+    doubled = np.where(2 * span < longest, profile[np.minimum(2 * span, longest - 1)], 0.0)
+    score = profile[span] + doubled
+    peaks = [i for i in range(1, len(span) - 1) if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
+    peaks.sort(key=lambda i: -score[i])
+    return [_refine(profile, int(span[i])) for i in peaks[:count]]
+
+
+@lru_cache(maxsize=1)
+def _canonical_key() -> tuple[np.ndarray, np.ndarray]:
+    """The sync pattern's conjugate spectrum and the bit patterns, drawn at the canonical cell size."""
+    sync, bits = key_patterns()
+    sync_spectrum = np.conj(np.fft.rfft2(render_tile(sync, CANON_CELL)))
+    bit_tiles = np.stack([render_tile(b, CANON_CELL) for b in bits])
+    return sync_spectrum, bit_tiles
+
+
+def fold(total: np.ndarray, period: float) -> np.ndarray:
+    """Resample so a tile is CANON_PERIOD px, then add all tiles up: (CANON_PERIOD, CANON_PERIOD)."""
+    h, w = total.shape
+    size = (max(1, round(w * CANON_PERIOD / period)), max(1, round(h * CANON_PERIOD / period)))
+    scaled = cv2.resize(total, size, interpolation=cv2.INTER_LINEAR)
+    p = CANON_PERIOD
+    padded = np.zeros((-(-size[1] // p) * p, -(-size[0] // p) * p), np.float32)
+    padded[: size[1], : size[0]] = scaled
+    return padded.reshape(padded.shape[0] // p, p, padded.shape[1] // p, p).sum(axis=(0, 2))
+
+
+def locate(folded: np.ndarray) -> tuple[float, tuple[int, int], np.ndarray]:
+    """The sync pattern's peak in a folded tile: its z score, its (dy, dx) shift and the 48 soft bits."""
+    sync_spectrum, bit_tiles = _canonical_key()
+    surface = np.fft.irfft2(np.fft.rfft2(folded) * sync_spectrum, folded.shape)
+    index = int(np.argmax(surface))
+    dy, dx = divmod(index, surface.shape[1])
+    # the peak's own neighbourhood is left out of the spread: a smooth pattern correlates with itself
+    # over a few pixels of shift, which would otherwise cap z however strong the mark
+    around = np.roll(surface, (PEAK_RADIUS - dy, PEAK_RADIUS - dx), axis=(0, 1))
+    background = np.ones(surface.shape, bool)
+    background[: 2 * PEAK_RADIUS + 1, : 2 * PEAK_RADIUS + 1] = False
+    rest = around[background]
+    z = float((surface.flat[index] - rest.mean()) / (rest.std() + 1e-12))
+    aligned = np.roll(folded, (-dy, -dx), axis=(0, 1))
+    soft = np.tensordot(bit_tiles, aligned, axes=((1, 2), (0, 1)))
+    return z, (dy, dx), soft
+
+
+def detect(total: np.ndarray, frames: int) -> Detection:
+    """Look for the mark in a summed residual of ``frames`` frames: the candidate period whose fold
+    correlates best with the sync pattern."""
+    best: tuple[float, tuple[int, int], np.ndarray, float] | None = None
+    for period in candidate_periods(total):
+        z, shift, soft = locate(fold(total, period))
+        if best is None or z > best[0]:
+            best = (z, shift, soft, period)
+    if best is None:  # too small a frame for even one period
+        return Detection(False, 0.0, None, 0.0, (0, 0), frames)
+    z, shift, soft, period = best
+    found = z >= Z_FOUND
+    payload = decode_code(soft) if found else None
+    return Detection(found, round(z, 2), payload, round(period, 3), shift, frames)
+
+
+class MarkReader:
+    """Adds frames up until :meth:`result` is asked; frames of another size start a new sum."""
+
+    def __init__(self) -> None:
+        self.total: np.ndarray | None = None
+        self.frames = 0
+
+    def add(self, image: np.ndarray) -> None:
+        self.add_residual(residual(image))
+
+    def add_residual(self, part: np.ndarray) -> None:
+        """Add a frame's :func:`residual` (when several readers share the frames)."""
+        if self.total is None or self.total.shape != part.shape:
+            self.total, self.frames = part.copy(), 0
+        else:
+            self.total += part
+        self.frames += 1
+
+    def result(self) -> Detection:
+        if self.total is None:
+            raise ValueError("no frames were added")
+        return detect(self.total, self.frames)
+
+    def reset(self) -> None:
+        self.total, self.frames = None, 0

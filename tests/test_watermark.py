@@ -1,0 +1,160 @@
+"""The invisible mark: payload coding, embedding (against a NumPy reference), and detection after
+the attacks of a video's life (codec, rescale, JPEG, crop, brightness), and never on unmarked video."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.watermark import (
+    CODE_BITS,
+    Payload,
+    Watermarker,
+    decode_code,
+    embed,
+    embed_reference,
+    mark_pattern,
+    model_fingerprint,
+    payload_code,
+    texture_gain,
+)
+from swapcam.realtime.watermark_detect import Z_FOUND, MarkReader
+
+PAYLOAD = Payload(0xC0FFEE)
+
+
+@pytest.fixture(scope="module")
+def clip() -> list[np.ndarray]:
+    """20 frames (two thirds of a second) of moving synthetic 720p video, what swapcam streams."""
+    video = SyntheticVideo(SyntheticSettings(identity="ada", size="1280x720", noise=2.0))
+    return [video.frame(i).image for i in range(20)]
+
+
+@pytest.fixture(scope="module")
+def marked(clip) -> list[np.ndarray]:
+    marker = Watermarker(PAYLOAD)
+    frames = [frame.copy() for frame in clip]
+    for frame in frames:
+        marker(frame)
+    return frames
+
+
+def read(frames: list[np.ndarray]):
+    reader = MarkReader()
+    for frame in frames:
+        reader.add(frame)
+    return reader.result()
+
+
+def h264(frames: list[np.ndarray], **options: str) -> list[np.ndarray]:
+    """Through libx264 and back (PyAV), e.g. crf="30" or bit_rate for a video call's bitrate."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        bit_rate = options.pop("bit_rate", None)
+        if bit_rate:
+            stream.bit_rate = int(bit_rate)
+        stream.options = options
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="bgr24")))
+        container.mux(stream.encode())
+    buffer.seek(0)
+    with av.open(buffer) as container:
+        return [frame.to_ndarray(format="bgr24") for frame in container.decode(video=0)]
+
+
+def test_payload_round_trip_and_checksum():
+    code = payload_code(PAYLOAD)
+    assert code.shape == (CODE_BITS,) and set(np.unique(code)) == {-1.0, 1.0}
+    assert decode_code(code) == PAYLOAD
+    for bit in (0, 9, 30, 40):  # a flipped tag, fingerprint or CRC bit is caught
+        broken = code.copy()
+        broken[bit] *= -1
+        assert decode_code(broken) is None
+    assert decode_code(payload_code(Payload(0xC0FFEE, tag=0x11))) is None  # not swapcam's tag
+
+
+def test_model_fingerprint_is_24_bits_of_sha256():
+    assert model_fingerprint(b"model a") != model_fingerprint(b"model b")
+    assert 0 <= model_fingerprint(b"model a") < 2**24
+
+
+def test_embed_matches_numpy_reference_and_is_invisible(clip):
+    frame = clip[0].copy()
+    frame[:10] = 255  # saturated rows stay in range
+    frame[10:20] = 0
+    pattern, gain = mark_pattern(*frame.shape[:2], payload_code(PAYLOAD)), texture_gain(frame)
+    expected = embed_reference(frame, pattern, gain)
+    marked = frame.copy()
+    embed(marked, pattern, gain)
+    assert np.array_equal(marked, expected)
+    difference = marked.astype(np.float64) - frame
+    inside = (frame.min(axis=2) > 10) & (frame.max(axis=2) < 245)  # not saturated in any channel
+    assert np.array_equal(difference[inside, 0], difference[inside, 2])  # luminance only: B, G, R alike
+    psnr = 10 * np.log10(255**2 / np.mean(difference**2))
+    assert psnr >= 42
+    assert np.abs(difference).max() <= 10
+    view = clip[0].copy()[:, 100:400]  # not contiguous: marked through a copy
+    gain = texture_gain(view)
+    embed(view, pattern[:, 100:400], gain)
+    assert np.array_equal(view, embed_reference(clip[0][:, 100:400], pattern[:, 100:400], gain))
+
+
+def test_texture_gain_marks_flat_areas_less():
+    rng = np.random.default_rng(0)
+    frame = np.full((64, 128, 3), 120, np.uint8)
+    frame[:, 64:] = rng.integers(60, 180, (64, 64, 1), dtype=np.uint8)  # right half: dense texture
+    gain = texture_gain(frame)
+    assert gain.shape == (16, 32)
+    flat, textured = gain[4:12, 2:12], gain[4:12, 20:30]
+    assert flat.max() < 0.5 and textured.min() > 2.4 * flat.max()
+    assert 2.0 * np.sqrt(np.mean(gain**2)) <= 1.75 + 1e-4  # the frame's mark stays under RMS_LIMIT
+
+
+def test_found_with_its_payload_in_one_second(marked):
+    detection = read(marked)
+    assert detection.found and detection.z > 2 * Z_FOUND
+    assert detection.payload == PAYLOAD
+    assert abs(detection.period - 64) < 0.5  # 4 px cells at 720p: 2 px at the 360 px it is read at
+
+
+def test_not_found_in_unmarked_video(clip):
+    detection = read(clip)
+    assert not detection.found and detection.payload is None
+    assert detection.z < Z_FOUND - 1
+
+
+def test_one_marked_frame_is_enough_for_a_photo(marked):
+    detection = read(marked[:1])
+    assert detection.found and detection.payload == PAYLOAD
+
+
+ATTACKS = {
+    "h264 crf 30": lambda frames: h264(frames, crf="30", preset="medium"),
+    "h264 1 Mbit/s": lambda frames: h264(frames, bit_rate="1000000", preset="medium"),
+    "0.5x downscale": lambda frames: [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in frames],
+    "jpeg 70": lambda frames: [
+        cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_COLOR) for f in frames
+    ],
+    "brighter, less contrast": lambda frames: [cv2.convertScaleAbs(f, alpha=0.9, beta=38) for f in frames],
+    "10% border crop": lambda frames: [f[36:-36, 64:-64] for f in frames],
+    "crop, scaled back up": lambda frames: [cv2.resize(f[72:-72, 128:-128], (1280, 720)) for f in frames],
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_survives(marked, attack):
+    detection = read(ATTACKS[attack](marked))
+    assert detection.found, f"z {detection.z} after {attack}"
+
+
+@pytest.mark.parametrize("attack", ["h264 crf 30", "0.5x downscale", "10% border crop"])
+def test_attacked_unmarked_video_stays_unmarked(clip, attack):
+    assert not read(ATTACKS[attack](clip)).found
