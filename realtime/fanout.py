@@ -163,7 +163,9 @@ def _queue(spec: str, stream: Stream, threaded: bool) -> FrameQueue | None:
 def open_outputs(specs: Sequence[str], stream: Stream, settings: OutputSettings, log: Callable[[str], None]) -> Outputs:
     """Open every output of ``specs`` (all or none: a failure closes those already open)."""
     if not specs:
-        raise UserError("no output given: use --output auto, virtualcam, window, file:out.mp4, images:DIR or null")
+        raise UserError(
+            "no output given: use --output auto, virtualcam, window, file:out.mp4, images:DIR, udp://HOST:PORT or null"
+        )
     repeated = sorted({spec for spec in specs if list(specs).count(spec) > 1})
     if repeated:
         raise UserError(f"output {repeated[0]} is given twice: give each output once")

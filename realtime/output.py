@@ -1,6 +1,7 @@
 """Output stage: where processed frames go — ``auto``, ``virtualcam``, ``window``, ``file:PATH``,
-``images:DIR`` or ``null`` — each a registered kind that says what it needs (a fixed frame size, every
-frame, the main thread). Recording (``file:``) lives in realtime/recording.py.
+``images:DIR``, ``udp://HOST:PORT`` or ``null`` — each a registered kind that says what it needs (a
+fixed frame size, every frame, the main thread). Recording (``file:``) lives in realtime/recording.py,
+streaming (``udp:``) in realtime/streaming.py.
 
 ``auto`` opens the first of its candidates that works here: the virtual camera, else a window where
 there is a display; ``auto:virtualcam,null`` names other candidates (the demo uses that).
@@ -24,6 +25,7 @@ from .provenance import DEFAULT_LABEL
 from .recording import CODECS, FileSink, codec_help
 from .registry import Registry
 from .settings import Settings, setting
+from .streaming import UdpSink
 
 if TYPE_CHECKING:
     from .capture import Frame
@@ -42,9 +44,15 @@ class OutputSettings(Settings):
     section = "output"
     device: str | None = setting(None, "virtual camera device, e.g. /dev/video10 (default: the first free one)")
     backend: str | None = setting(None, "pyvirtualcam backend: v4l2loopback, obs or unitycapture (default: auto)")
-    codec: str = setting("h264", f"video codec of file outputs ({codec_help()})", choices=tuple(CODECS.names()))
+    codec: str = setting(
+        "h264", f"video codec of file outputs ({codec_help()}); udp streams are H.264", choices=tuple(CODECS.names())
+    )
     bitrate: int = setting(
-        0, "video bitrate of file outputs in kbit/s (0 = the codec's constant quality)", low=0, high=500_000
+        0,
+        "video bitrate in kbit/s of file outputs (0 = the codec's constant quality) and udp streams "
+        "(0 = about 0.1 bit a pixel, 3.3 Mbit/s at 720p30)",
+        low=0,
+        high=500_000,
     )
     label: str = setting(
         DEFAULT_LABEL,
@@ -251,6 +259,7 @@ SINKS.register("virtualcam")(OutputKind(VirtualCameraSink, "virtualcam"))
 SINKS.register("window")(OutputKind(WindowSink, "window", main_thread=True))
 SINKS.register("file")(OutputKind(FileSink, "file:PATH", every_frame=True))
 SINKS.register("images")(OutputKind(ImageFolderSink, "images:DIR", any_size=True, every_frame=True))
+SINKS.register("udp")(OutputKind(UdpSink, "udp://HOST:PORT"))
 SINKS.register("null")(OutputKind(NullSink, "null", any_size=True))
 
 #: what ``auto`` tries, in order
@@ -258,7 +267,7 @@ AUTO_CANDIDATES = ("virtualcam", "window")
 
 
 def output_usage() -> str:
-    """The output kinds as help text: ``auto | virtualcam | window | file:PATH | images:DIR | null``."""
+    """The output kinds as help text: ``auto | virtualcam | window | file:PATH | images:DIR | udp://HOST:PORT | null``."""
     return " | ".join(SINKS.get(name).usage for name in SINKS)
 
 

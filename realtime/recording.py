@@ -93,6 +93,44 @@ def even_size(width: int, height: int) -> tuple[int, int]:
     return width + width % 2, height + height % 2
 
 
+class MediaClock:
+    """Presentation times of frames at ``rate``, from their time in the input (``Frame.media_time``,
+    the first frame at 0): gaps where frames were dropped stay gaps, so the video plays at the
+    speed it was captured."""
+
+    def __init__(self, rate: Fraction):
+        self.rate = rate
+        self.origin: float | None = None
+        self.last_pts = -1
+
+    def pts(self, media_time: float) -> int:
+        if self.origin is None:
+            self.origin = media_time
+        # never before the previous frame (a camera's clock may jitter)
+        self.last_pts = max(self.last_pts + 1, round((media_time - self.origin) * self.rate))
+        return self.last_pts
+
+
+def video_frame(image: np.ndarray, video: VideoStream, pts: int, rate: Fraction) -> av.VideoFrame:
+    """(H, W, 3) uint8 BGR as a frame for ``video``'s encoder: padded to its (even) size, in its pixel
+    format, stamped ``pts`` in units of 1/``rate``."""
+    width, height = video.width, video.height
+    if image.shape[:2] != (height, width):
+        padded = np.zeros((height, width, 3), np.uint8)
+        padded[: image.shape[0], : image.shape[1]] = image
+        image = padded
+    if video.pix_fmt == "yuv420p":
+        # OpenCV's BGR → I420 took 0.55 ms a 720p frame against 4.6 ms in FFmpeg's swscale (more
+        # than ultrafast's whole encode), and decoded closer to the input (38.5 against 37.3 dB)
+        i420 = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), np.uint8)  # no copy: already uint8
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+    else:
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+    frame.pts = pts
+    frame.time_base = 1 / rate
+    return frame
+
+
 class FileSink:
     closed_by_user = False
 
@@ -138,31 +176,12 @@ class FileSink:
             else:
                 self.audio = AudioTrack(stream.source, self.container, suffix)
                 self.audio_note = self.audio.note
-        self._origin: float | None = None
-        self._last_pts = -1
+        self.clock = MediaClock(self.rate)
         self._closed = False
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
-        if self._origin is None:
-            self._origin = frame.media_time
-        # its own time in the input; never before the previous frame (a camera's clock may jitter)
-        pts = max(self._last_pts + 1, round((frame.media_time - self._origin) * self.rate))
-        self._last_pts = pts
-        width, height = self.video.width, self.video.height
-        if image.shape[:2] != (height, width):
-            padded = np.zeros((height, width, 3), np.uint8)
-            padded[: image.shape[0], : image.shape[1]] = image
-            image = padded
-        if self.video.pix_fmt == "yuv420p":
-            # OpenCV's BGR → I420 took 0.55 ms a 720p frame against 4.6 ms in FFmpeg's swscale (more
-            # than ultrafast's whole encode), and decoded closer to the input (38.5 against 37.3 dB)
-            i420 = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), np.uint8)  # no copy: already uint8
-            video_frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
-        else:
-            video_frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-        video_frame.pts = pts
-        video_frame.time_base = 1 / self.rate
-        self.container.mux(self.video.encode(video_frame))
+        pts = self.clock.pts(frame.media_time)
+        self.container.mux(self.video.encode(video_frame(image, self.video, pts, self.rate)))
         if self.audio is not None:  # the sound up to this frame (the muxer interleaves the two)
             self.audio.mux_until(float((pts + 1) / self.rate))
 
@@ -173,6 +192,6 @@ class FileSink:
         try:
             self.container.mux(self.video.encode(None))
             if self.audio is not None:
-                self.audio.finish(float((self._last_pts + 1) / self.rate))
+                self.audio.finish(float((self.clock.last_pts + 1) / self.rate))
         finally:
             self.container.close()
