@@ -32,6 +32,7 @@ from .output import Sink
 from .report import RunStats
 from .settings import Settings, setting
 from .stabilize import LandmarkStabilizer
+from .stopping import stop_requests
 from .swap import Swapper
 from .warp import crop_aligned
 
@@ -235,7 +236,7 @@ class FrameQueue:
 
 
 class Pipeline:
-    """Runs source → processor → sink until the input ends, a limit is reached or Ctrl-C.
+    """Runs source → processor → sink until the input ends, a limit is reached, Ctrl-C or SIGTERM.
 
     ``own_size``: process each frame at its own size (photos of different sizes) instead of
     conforming it to width × height; the sink receives it so."""
@@ -299,15 +300,16 @@ class Pipeline:
             thread.start()
         started = time.perf_counter()
         try:
-            while (result := self.processed.get()) is not None:
-                self.sink.write(result.image, result.frame)
-                self.stats.output(result, time.perf_counter())
-                if self.on_output is not None:
-                    self.on_output(result)
-                if self._limit_reached(started) or self.sink.closed_by_user:
-                    break
-        except KeyboardInterrupt:
-            print("swapcam: stopping (Ctrl-C)", file=sys.stderr)
+            with stop_requests(self._request_stop):
+                while (result := self.processed.get()) is not None:
+                    self.sink.write(result.image, result.frame)
+                    self.stats.output(result, time.perf_counter())
+                    if self.on_output is not None:
+                        self.on_output(result)
+                    if self._limit_reached(started) or self.sink.closed_by_user:
+                        break
+        except KeyboardInterrupt:  # Ctrl-C a second time: the orderly stop did not come soon enough
+            print("swapcam: stopping now", file=sys.stderr)
         finally:
             self.stop.set()
             self.captured.close()
@@ -318,6 +320,12 @@ class Pipeline:
         if self._errors:
             raise self._errors[0]
         return self.stats
+
+    def _request_stop(self) -> None:
+        """Ctrl-C or SIGTERM: capture no more; the frames already captured are processed and written,
+        then the loop ends as at the end of the input."""
+        self.stop.set()
+        self.captured.close()
 
     def _limit_reached(self, started: float) -> bool:
         s = self.settings

@@ -106,10 +106,14 @@ def test_a_recording_closed_early_is_a_playable_file(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="Ctrl-C is a console event on Windows, not SIGINT")
-def test_ctrl_c_leaves_a_playable_recording(tmp_path, inverting_model_path):
-    out = tmp_path / "stopped.mp4"
+@pytest.mark.parametrize("signum,reason", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_ctrl_c_or_sigterm_leaves_a_playable_recording_with_its_sound(tmp_path, inverting_model_path, signum, reason):
+    """Stopped mid-run, the recording of a clip with sound has its index (moov) and both streams,
+    the sound closed where the picture ends; the run says why it stopped and exits 0."""
+    clip, out = tmp_path / "in.mp4", tmp_path / "stopped.mp4"
+    flash_and_beep(clip, frames=1800, flash=900)  # a minute: far longer than the run is let go on
     process = subprocess.Popen(
-        [sys.executable, "-m", "swapcam.realtime.cli", "live", "--input", "synthetic:size=320x240",
+        [sys.executable, "-m", "swapcam.realtime.cli", "live", "--input", f"file:{clip}",
          "--model", str(inverting_model_path), "--output", f"file:{out}"],
         stderr=subprocess.PIPE, text=True,
         # a test run started in the background (`pytest &` in a script) ignores SIGINT, and children
@@ -120,15 +124,18 @@ def test_ctrl_c_leaves_a_playable_recording(tmp_path, inverting_model_path):
         for line in process.stderr:  # streaming has started once the run prints its route
             if "→ file:" in line:
                 break
-        time.sleep(1.5)
-        process.send_signal(signal.SIGINT)
+        time.sleep(1.0)
+        process.send_signal(signum)
         rest = process.communicate(timeout=60)[1]
     finally:
         process.kill()
-    assert process.returncode == 0 and "stopping (Ctrl-C)" in rest and "Traceback" not in rest
+    assert process.returncode == 0 and f"stopping ({reason})" in rest and "Traceback" not in rest, rest
     frames, times = decoded(out)
-    assert len(frames) >= 10 and frames[0].shape == (240, 320, 3)
-    assert times[-1] - times[0] >= 0.5  # stamped with capture time: about the 1.5 s it ran
+    assert 10 <= len(frames) < 1800 and frames[0].shape == (120, 160, 3)  # stopped part-way, every frame whole
+    with av.open(str(out)) as container:
+        audio = container.streams.audio[0]
+        seconds = sum(frame.samples for frame in container.decode(audio=0)) / audio.sample_rate
+    assert abs(seconds - (times[-1] + 1 / FPS)) <= 1 / FPS  # the sound ends with the picture
 
 
 def synthetic_second(size=(320, 240)):
