@@ -51,6 +51,8 @@ class Frame:
     folders and synthetic input; the capture time for cameras): smoothing must use it, because in
     every-frame mode frames are read milliseconds apart although they are 1/fps apart in the video.
     ``name``: the photo's file name, for an image folder (outputs that write photos keep it).
+    ``fault``: set on a stand-in for a frame the input could not give (``camera_lost``,
+    realtime/reopen.py): it skips the swap and counts as that fault.
     """
 
     index: int
@@ -58,6 +60,7 @@ class Frame:
     timestamp: float
     media_time: float
     name: str | None = None
+    fault: str | None = None
 
 
 class Source(Protocol):
@@ -279,7 +282,9 @@ class InputKind:
     (extract stops after ``--count`` faces); ``usage``: how it is written on the command line,
     ``options``: what may follow it; ``path``: the argument is a file or folder (required; its
     name labels the faces extracted from it), ``example`` shows one; ``default_argument``: used
-    when nothing follows the colon; ``still_images``: frames are unrelated photos (detect each anew).
+    when nothing follows the colon; ``still_images``: frames are unrelated photos (detect each anew);
+    ``reopens``: a device that can vanish and come back (unplugged): a failed read is an outage
+    bridged with stand-in frames while it is reopened (realtime/reopen.py), not the end of the input.
     """
 
     open: SourceFactory
@@ -291,10 +296,11 @@ class InputKind:
     example: str = ""
     default_argument: str = ""
     still_images: bool = False
+    reopens: bool = False
 
 
 SOURCES: Registry[InputKind] = Registry("input kind")
-SOURCES.register("camera")(InputKind(CameraSource, "live", True, "camera:N", default_argument="0"))
+SOURCES.register("camera")(InputKind(CameraSource, "live", True, "camera:N", default_argument="0", reopens=True))
 SOURCES.register("file")(InputKind(FileSource, "every", False, "file:PATH", path=True, example="clip.mp4"))
 SOURCES.register("images")(
     InputKind(ImageFolderSource, "every", False, "images:DIR", path=True, example="frames/", still_images=True)
@@ -328,4 +334,8 @@ def open_source(spec: str, settings: CaptureSettings) -> Source:
         argument = kind.default_argument
     if settings.pace == "auto":
         settings = settings.replace(pace=kind.auto_pace)
+    if kind.reopens:
+        from .reopen import ReopeningSource  # built on this module's Frame
+
+        return ReopeningSource(lambda: kind.open(argument, settings), settings.width, settings.height)
     return kind.open(argument, settings)

@@ -30,6 +30,7 @@ from .occlusion import HandOcclusion, OcclusionSettings
 from .output import OutputSettings, Sink, Stream
 from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink, ProvenanceSettings
+from .reopen import outage_report
 from .report import peak_rss_mb, summary_lines, write_json_atomic
 from .settings import Settings, to_dict
 from .signing import load_signing, sign_recordings
@@ -206,6 +207,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         input_fps=round(source.fps, 3),
         swapcam_version=__version__,
         peak_rss_mb=peak_rss_mb(),
+        **outage_report(source),
         settings={name: to_dict(value) for name, value in vars(cfg).items()},
     )
     for line in summary_lines(report):

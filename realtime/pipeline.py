@@ -133,6 +133,8 @@ class FrameProcessor:
     def __call__(self, frame: Frame, width: int, height: int) -> Processed:
         clock = StageClock()
         try:
+            if frame.fault is not None:  # a stand-in from the source (camera lost): nothing to swap
+                raise FrameFault(frame.fault)
             image = frame.image
             if not (isinstance(image, np.ndarray) and image.shape == (height, width, 3) and image.dtype == np.uint8):
                 raise FrameFault("bad_frame")

@@ -9,6 +9,8 @@ second, sustained); ``capture_fps`` (the rate frames really arrived at); ``laten
 --plot`` draws; a hundred numbers at most, however long the run); ``stages_ms`` {stage: {p50, p95}};
 ``outputs`` {output: {written, dropped, errors, latency_ms {p50, p95}, and error, opened (what
 ``auto`` chose), audio (what a recording did with the input's sound) where they apply}};
+``camera`` {outages, reopened, stand_in_frames, lost_s, last_error} for a camera that was lost and
+reopened (realtime/reopen.py; its stand-in frames count in ``faults`` as ``camera_lost``);
 ``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements);
 ``peak_rss_mb`` (the process's peak resident memory).
 """
@@ -139,6 +141,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     ]
     if report["faults"]:
         lines.append("passed through: " + ", ".join(f"{k} {v}" for k, v in report["faults"].items()))
+    camera = report.get("camera")
+    if camera and camera["outages"]:
+        lines.append(
+            f"camera lost {camera['outages']}x for {camera['lost_s']:.1f} s (stand-in frames "
+            f"{camera['stand_in_frames']}), reopened {camera['reopened']}x"
+        )
     outputs = report.get("outputs", {})
     if len(outputs) > 1 or any(o["dropped"] or o["errors"] for o in outputs.values()):
         lines.append(
