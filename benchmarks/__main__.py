@@ -1,8 +1,10 @@
-"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--out DIR]``
+"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality,soak] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--minutes N] [--out DIR]``
 
 Writes DIR/results.json, DIR/results.md, DIR/stages.png (per-stage latency) and
 DIR/quality_sheet.png (the quality section's input | output frames). ``--quick`` runs
 every section briefly; CI uses it to check the suite runs and writes valid JSON, never to judge speed.
+The soak (``--only soak --minutes 30``: DIR/soak.json, DIR/soak.png) runs only when named: it takes
+as long as it is asked to.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import json
 import shlex
 from pathlib import Path
 
-from . import kernels, model, pipeline, quality
+from . import kernels, model, pipeline, quality, soak
 from .common import Results, machine
 from .quality_data import DEFAULT_CACHE
 
-SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline, "quality": quality}
+SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline, "quality": quality, "soak": soak}
+DEFAULT_SECTIONS = ("kernels", "model", "pipeline", "quality")  # the soak only when asked for
 
 
 def chart(results: Results, path: Path) -> bool:
@@ -49,8 +52,14 @@ def chart(results: Results, path: Path) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (checks the suite works)")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections: {', '.join(SECTIONS)}")
-    parser.add_argument("--model", help="model for the pipeline section (default: the live preset, untrained weights)")
+    parser.add_argument(
+        "--only",
+        default=",".join(DEFAULT_SECTIONS),
+        help=f"comma-separated sections: {', '.join(SECTIONS)} (default: all but soak)",
+    )
+    parser.add_argument(
+        "--model", help="model for the pipeline and soak sections (default: the live preset, untrained weights)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="pipeline runs per case; medians are reported")
     parser.add_argument(
         "--live-args",
@@ -77,6 +86,7 @@ def main() -> int:
         metavar="DIR",
         help="quality: where frames, facesets and the models trained for it are kept",
     )
+    parser.add_argument("--minutes", type=float, default=30, help="soak: how long to run, in minutes (at least 3)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
     args = parser.parse_args()
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -109,6 +119,8 @@ def main() -> int:
                 out,
                 [c for c in args.cases.split(",") if c],
             )
+        elif name == "soak":
+            results[name] = section.run(args.quick, args.model, args.minutes, out)
         else:
             results[name] = section.run(args.quick)
         lines += [f"## {name}", "", *section.markdown(results[name]), ""]

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,50 @@ def test_training_curves_put_runs_on_a_minutes_axis(tmp_path):
     out = tmp_path / "curves.png"
     assert main([str(out), f"{run}=fast@2.0", f"{run}=slow@1.0"]) == 0
     assert out.stat().st_size > 10_000
+
+
+def test_the_soak_verdict_catches_creeping_memory_drifting_latency_and_leaks():
+    from benchmarks.soak import verdict
+
+    def minutes(rss, p95, faults=(0, 0, 0, 0, 0), threads=(13,) * 5, files=(9,) * 5):
+        return [
+            {"rss_mb": r, "p95_ms": p, "faults": f, "threads": t, "open_files": o}
+            for r, p, f, t, o in zip(rss, p95, faults, threads, files, strict=True)
+        ]
+
+    # the first minute holds the start-up: its p95 and RSS are no baseline for drift, only for growth
+    steady = verdict(minutes(rss=(500, 510, 512, 515, 520), p95=(90, 30, 31, 30, 32)))
+    assert all(check["met"] for check in steady.values())
+    assert steady["rss_growth"]["value"] == 0.04 and steady["p95_drift"]["value"] == round(31 / 30.5 - 1, 4)
+    worse = verdict(
+        minutes(
+            rss=(500, 510, 520, 530, 540),
+            p95=(20, 30, 31, 36, 37),
+            faults=(0, 0, 1, 0, 0),
+            threads=(13, 13, 14, 13, 13),
+            files=(9, 9, 9, 9, 10),
+        )
+    )
+    assert {name for name, check in worse.items() if not check["met"]} == {
+        "rss_growth",
+        "p95_drift",
+        "faults",
+        "thread_growth",
+        "open_file_growth",
+    }
+
+
+def test_the_soak_sampler_closes_a_minute_with_the_process_measures():
+    from types import SimpleNamespace
+
+    from benchmarks.soak import MinuteSampler
+
+    sampler = MinuteSampler(minute_s=1e-6)  # each frame after the first ends a "minute"
+    now = time.perf_counter()
+    for fault, faces in ((None, 1), ("nan_output", 0), (None, 0)):
+        sampler(SimpleNamespace(frame=SimpleNamespace(timestamp=now - 0.02), fault=fault, faces_swapped=faces))
+    first, second = sampler.minutes
+    assert (first["minute"], first["frames"], second["minute"], second["frames"]) == (1, 2, 2, 1)
+    assert first["faults"] == 1 and first["fault_kinds"] == {"nan_output": 1} and first["no_face"] == 0
+    assert second["faults"] == 0 and second["no_face"] == 1 and second["p95_ms"] >= 20
+    assert first["rss_mb"] > 10 and first["threads"] >= 1 and first["open_files"] >= 3
