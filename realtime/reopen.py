@@ -3,8 +3,8 @@ stream goes on with stand-in frames, and the device is reopened by itself once i
 
 Stand-in frame: the last good picture pixelated and darkened, with "camera lost - reconnecting" on
 it, at the camera's frame rate, so the call, recording or stream keeps a picture and says why it is
-still. It is the picture *before* the swap, so it is pixelated beyond recognition: shown sharp it
-would show the face the swap hides. Stand-in frames carry ``Frame.fault = "camera_lost"``: they skip
+still. The camera's array may not have been swapped yet, so it is pixelated beyond recognition:
+shown sharp it could show the face the swap hides. Stand-in frames carry ``Frame.fault = "camera_lost"``: they skip
 the swap and count in the report's ``faults`` like any frame that passed through.
 
 While the camera is lost it is reopened every REOPEN_EVERY_S; the first frame read after that ends
@@ -126,11 +126,11 @@ class ReopeningSource:
         return frame
 
     def _lose(self) -> None:
-        assert self.device is not None
-        self.outages += 1
         self._close_device()
         now = time.perf_counter()
-        self._lost_since = now
+        if self._lost_since is None:  # a reopened device that fails at once is still the same outage
+            self.outages += 1
+            self._lost_since = now
         self._next_attempt = now + self.reopen_every_s
         self._next_stand_in = now
         self._stand_in = None

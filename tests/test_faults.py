@@ -157,6 +157,30 @@ def test_a_camera_that_stays_away_is_retried_and_the_stand_in_goes_on():
     assert len(port.opened_at) == 1  # every reopen was refused while it was away
 
 
+def test_a_camera_that_reopens_but_fails_at_once_is_still_the_same_outage():
+    class Device:
+        live, length, skipped, unreadable, fps = True, None, 0, 0, 100.0
+
+        def __init__(self, good_reads):
+            self.good_reads = good_reads
+
+        def read(self):
+            self.good_reads -= 1
+            return Frame(0, np.full((HEIGHT, WIDTH, 3), 90, np.uint8), 0.0, 0.0) if self.good_reads >= 0 else None
+
+        def close(self):
+            pass
+
+    devices = iter([Device(2), Device(0), Device(5)])
+    source = ReopeningSource(lambda: next(devices), WIDTH, HEIGHT, reopen_every_s=0.02)
+    faults = []
+    while len([f for f in faults if f is None]) < 5:
+        faults.append(source.read().fault)
+    report = source.report()
+    assert faults[:2] == [None, None] and faults[-3:] == [None] * 3 and "camera_lost" in faults
+    assert report["outages"] == 1 and report["reopened"] == 2 and report["lost_s"] > 0
+
+
 def test_a_stand_in_before_any_frame_is_black_with_the_notice():
     image = stand_in_image(None, 320, 240)
     assert image.shape == (240, 320, 3) and (image[40:] == 0).all() and (image[:40] > 200).any()
