@@ -1,7 +1,8 @@
-"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality,soak] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--minutes N] [--out DIR]``
+"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality,provenance,soak] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--minutes N] [--out DIR]``
 
 Writes DIR/results.json, DIR/results.md, DIR/stages.png (per-stage latency) and
-DIR/quality_sheet.png (the quality section's input | output frames). ``--quick`` runs
+DIR/quality_sheet.png (the quality section's input | output frames) and DIR/watermark_diff.png (the
+provenance section's amplified mark). ``--quick`` runs
 every section briefly; CI uses it to check the suite runs and writes valid JSON, never to judge speed.
 The soak (``--only soak --minutes 30``: DIR/soak.json, DIR/soak.png) runs only when named: it takes
 as long as it is asked to.
@@ -14,12 +15,19 @@ import json
 import shlex
 from pathlib import Path
 
-from . import kernels, model, pipeline, quality, soak
+from . import kernels, model, pipeline, provenance, quality, soak
 from .common import Results, machine
 from .quality_data import DEFAULT_CACHE
 
-SECTIONS = {"kernels": kernels, "model": model, "pipeline": pipeline, "quality": quality, "soak": soak}
-DEFAULT_SECTIONS = ("kernels", "model", "pipeline", "quality")  # the soak only when asked for
+SECTIONS = {
+    "kernels": kernels,
+    "model": model,
+    "pipeline": pipeline,
+    "quality": quality,
+    "provenance": provenance,
+    "soak": soak,
+}
+DEFAULT_SECTIONS = ("kernels", "model", "pipeline", "quality", "provenance")  # the soak only when asked for
 
 
 def chart(results: Results, path: Path) -> bool:
@@ -119,6 +127,8 @@ def main() -> int:
                 out,
                 [c for c in args.cases.split(",") if c],
             )
+        elif name == "provenance":
+            results[name] = section.run(args.quick, out)
         elif name == "soak":
             results[name] = section.run(args.quick, args.model, args.minutes, out)
         else:

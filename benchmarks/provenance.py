@@ -27,6 +27,7 @@ import io
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -217,6 +218,38 @@ def difference_picture(unmarked: np.ndarray, marked: np.ndarray, path: Path) -> 
     cv2.imwrite(str(path), np.vstack([top, np.full((8, bottom.shape[1], 3), 255, np.uint8), bottom]))
 
 
+@dataclass
+class Tally:
+    """One attack's count over all clips: marked windows (``z``) and unmarked ones (``z_unmarked``)."""
+
+    z: list[float] = field(default_factory=list)
+    found: int = 0
+    payload: int = 0
+    z_unmarked: list[float] = field(default_factory=list)
+    false: int = 0
+    baseline_windows: int = 0
+    baseline_found: int = 0
+    baseline_false: int = 0
+
+    def row(self, attack: str, baseline: bool) -> dict[str, object]:
+        windows = max(len(self.z), 1)
+        row: dict[str, object] = {
+            "about": ATTACKS[attack][0],
+            "windows": len(self.z),
+            "detected": round(self.found / windows, 4),
+            "payload_right": round(self.payload / windows, 4),
+            "z_median": float(np.median(self.z)) if self.z else 0.0,
+            "z_min": float(np.min(self.z)) if self.z else 0.0,
+            "unmarked_windows": len(self.z_unmarked),
+            "false_positives": self.false,
+            "z_unmarked_max": float(np.max(self.z_unmarked)) if self.z_unmarked else 0.0,
+        }
+        if baseline and attack in BASELINE_ATTACKS:
+            row["baseline_detected"] = round(self.baseline_found / max(self.baseline_windows, 1), 4)
+            row["baseline_false"] = self.baseline_false
+        return row
+
+
 def run(quick: bool, out: Path) -> Results:
     from swapcam.realtime.demo import DEMO_MODEL
     from swapcam.realtime.watermark import Payload, Watermarker, model_fingerprint
@@ -226,12 +259,10 @@ def run(quick: bool, out: Path) -> Results:
     marker = Watermarker(Payload(fingerprint))
     baseline = None if quick else _baseline()
     attacks = QUICK_ATTACKS if quick else tuple(ATTACKS)
-    tally = {
-        name: {"windows": 0, "found": 0, "payload": 0, "false": 0, "unmarked": 0, "z": [], "z_unmarked": []}
-        for name in attacks
-    }
-    base_tally = {name: {"windows": 0, "found": 0, "false": 0} for name in BASELINE_ATTACKS}
-    psnrs, embed_ms, per_clip = [], [], {}
+    tally = {name: Tally() for name in attacks}
+    psnrs: list[float] = []
+    embed_ms: list[float] = []
+    per_clip: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for name, originals, fps in clips(quick):
             print(f"benchmarks: provenance: {name} ({len(originals)} frames)", flush=True)
@@ -252,47 +283,29 @@ def run(quick: bool, out: Path) -> Results:
                 hits = windows(change(marked, fps), per_window)
                 misses = windows(change(originals, fps), per_window)
                 row = tally[attack]
-                row["windows"] += len(hits)
-                row["found"] += sum(d.found for d in hits)
-                row["payload"] += sum(d.payload is not None and d.payload.fingerprint == fingerprint for d in hits)
-                row["z"] += [d.z for d in hits]
-                row["unmarked"] += len(misses)
-                row["false"] += sum(d.found for d in misses)
-                row["z_unmarked"] += [d.z for d in misses]
+                row.z += [d.z for d in hits]
+                row.found += sum(d.found for d in hits)
+                row.payload += sum(d.payload is not None and d.payload.fingerprint == fingerprint for d in hits)
+                row.z_unmarked += [d.z for d in misses]
+                row.false += sum(d.found for d in misses)
                 per_clip[name][attack] = f"{sum(d.found for d in hits)}/{len(hits)}"
             if baseline is not None and first_part:
                 count = per_window * BASELINE_SECONDS
                 base_marked = [baseline.mark(f) for f in swapped[:count]]
+                starts = range(0, count - per_window + 1, per_window)
                 for attack in BASELINE_ATTACKS:
-                    change = ATTACKS[attack][1]
-                    parts = [(change(base_marked, fps), "found")]
-                    if attack == "none":  # false positives: on the unswapped, unmarked frames
-                        parts.append((originals[:count], "false"))
-                    for part, key in parts:
-                        for start in range(0, len(part) - per_window + 1, per_window):
-                            hit = baseline.window_found(part[start : start + per_window])
-                            base_tally[attack][key] += hit
-                            base_tally[attack]["windows"] += key == "found"
-    table = {}
-    for attack, row in tally.items():
-        table[attack] = {
-            "about": ATTACKS[attack][0],
-            "windows": row["windows"],
-            "detected": round(row["found"] / max(row["windows"], 1), 4),
-            "payload_right": round(row["payload"] / max(row["windows"], 1), 4),
-            "z_median": float(np.median(row["z"])) if row["z"] else 0.0,
-            "z_min": float(np.min(row["z"])) if row["z"] else 0.0,
-            "unmarked_windows": row["unmarked"],
-            "false_positives": row["false"],
-            "z_unmarked_max": float(np.max(row["z_unmarked"])) if row["z_unmarked"] else 0.0,
-        }
-        if baseline is not None and attack in BASELINE_ATTACKS:
-            b = base_tally[attack]
-            table[attack]["baseline_detected"] = round(b["found"] / max(b["windows"], 1), 4)
-            table[attack]["baseline_false"] = b["false"]
+                    attacked = ATTACKS[attack][1](base_marked, fps)
+                    tally[attack].baseline_windows += len(starts)
+                    tally[attack].baseline_found += sum(
+                        baseline.window_found(attacked[s : s + per_window]) for s in starts
+                    )
+                # false positives: on the unswapped, unmarked frames
+                tally["none"].baseline_false += sum(
+                    baseline.window_found(originals[s : s + per_window]) for s in starts
+                )
     return {
         "z_found": Z_FOUND,
-        "attacks": table,
+        "attacks": {attack: row.row(attack, baseline is not None) for attack, row in tally.items()},
         "per_clip": per_clip,
         "psnr_db": {"median": float(np.median(psnrs)), "min": float(np.min(psnrs))},
         "embed_ms": {"p50": float(np.median(embed_ms)), "p95": float(np.percentile(embed_ms, 95))},

@@ -170,9 +170,10 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         path = Path(run.input.partition(":")[2]) if kind.path else None
         stream = Stream(width, height, source.fps, source.live, path, cfg.capture.loop)
         outputs = open_outputs(run.outputs, stream, cfg.output, log)
-        sink: Sink = LabelledSink(outputs, cfg.output.label) if cfg.output.label else outputs
-        if cfg.provenance.watermark:  # after the label: the label is marked too
-            sink = MarkedSink(sink, Watermarker(Payload(fingerprint)))
+        # the label is drawn first, then the mark goes over everything, label included
+        sink: Sink = MarkedSink(outputs, Watermarker(Payload(fingerprint))) if cfg.provenance.watermark else outputs
+        if cfg.output.label:
+            sink = LabelledSink(sink, cfg.output.label)
         size = f"photos, the first {width}x{height}" if still else f"{width}x{height}"
         log(
             f"swapcam: {run.input} ({size} @ {source.fps:.3g} fps, "

@@ -29,37 +29,50 @@ MODEL_SUFFIXES = {".onnx", ".dfm"}
 def false_alarm(z: float) -> float:
     """The chance that an unmarked video scores ``z`` or more: the Gaussian tail times the number of
     positions and periods tried (the benchmark measures the real rate on unmarked clips)."""
-    hypotheses = CANDIDATES * CANON_PERIOD**2
+    hypotheses = (CANDIDATES + 16) * CANON_PERIOD**2  # 16: the expected periods and the fine search
     return min(1.0, hypotheses * 0.5 * math.erfc(z / math.sqrt(2)))
 
 
-def read_frames(path: Path) -> tuple[Iterator[np.ndarray], float]:
-    """The frames of a video or image file (BGR uint8) and the frame rate (0 for an image)."""
-    if not path.exists():
-        raise UserError(f"{path} does not exist: check the path")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder: give one video or image file")
-    if path.suffix.lower() in IMAGE_SUFFIXES:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise UserError(f"{path} is not an image OpenCV can read: check the file")
-        return iter([image]), 0.0
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as err:
-        raise UserError(f"{path} is not a video FFmpeg can open ({err}): check the file") from None
-    if not container.streams.video:
-        container.close()
-        raise UserError(f"{path} has no video stream: give a video or an image")
-    stream = container.streams.video[0]
-    fps = float(stream.average_rate or stream.guessed_rate or 30)
+class FrameReader:
+    """The frames of a video or image file (BGR uint8), its frame rate (0 for an image) and how many
+    packets of a damaged video could not be decoded (the rest is still read)."""
 
-    def frames() -> Iterator[np.ndarray]:
-        with container:
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="bgr24")
+    def __init__(self, path: Path):
+        if not path.exists():
+            raise UserError(f"{path} does not exist: check the path")
+        if path.is_dir():
+            raise UserError(f"{path} is a folder: give one video or image file")
+        self.path, self.damaged, self.fps = path, 0, 0.0
+        self.container: Any = None
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            self.image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if self.image is None:
+                raise UserError(f"{path} is not an image OpenCV can read: check the file")
+            return
+        try:
+            self.container = av.open(str(path))
+        except (av.FFmpegError, OSError) as err:
+            raise UserError(f"{path} is not a video FFmpeg can open ({err}): check the file") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise UserError(f"{path} has no video stream: give a video or an image")
+        stream = self.container.streams.video[0]
+        self.fps = float(stream.average_rate or stream.guessed_rate or 30)
 
-    return frames(), fps
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self.container is None:
+            yield self.image
+            return
+        with self.container:
+            stream = self.container.streams.video[0]
+            for packet in self.container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError:  # a damaged packet: the frames around it still count
+                    self.damaged += 1
+                    continue
+                for frame in frames:
+                    yield frame.to_ndarray(format="bgr24")
 
 
 def _describe(detection: Detection, start_s: float | None = None) -> dict[str, Any]:
@@ -92,15 +105,16 @@ def verify(
     if window_s <= 0:
         raise UserError(f"--window {window_s} must be positive: use e.g. 1 (seconds)")
     known = model_fingerprints(models)
-    frames, fps = read_frames(path)
+    frames = FrameReader(path)
+    fps = frames.fps
     per_window = max(1, round(fps * window_s)) if fps else 1
     window, whole = MarkReader(), MarkReader()
     windows: list[dict[str, Any]] = []
     count = 0
     for image in frames:
         part = residual(image)
-        window.add_residual(part)
-        whole.add_residual(part)
+        window.add_residual(part, image.shape[0])
+        whole.add_residual(part, image.shape[0])
         count += 1
         if window.frames == per_window:
             windows.append(_describe(window.result(), (count - per_window) / fps if fps else None))
@@ -115,6 +129,7 @@ def verify(
         "path": str(path),
         "kind": "video" if fps else "image",
         "frames": count,
+        "damaged_packets": frames.damaged,
         "fps": round(fps, 3),
         # the whole clip decides; a window whose payload passed its CRC is as sure on its own
         "found": overall.found or any(w["found"] and w["payload"] for w in windows),
@@ -160,6 +175,8 @@ def verdict_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"made by swapcam with the model of fingerprint {report['payload']}{match} (checksum ok)")
     elif report["found"]:
         lines.append("the payload (model fingerprint) did not pass its checksum: too little of the mark is left")
+    if report["damaged_packets"]:
+        lines.append(f"{report['damaged_packets']} damaged packets could not be decoded: read the frames around them")
     lines.append(_manifest_line(report["c2pa"]))
     return lines
 

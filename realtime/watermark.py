@@ -223,7 +223,7 @@ class Watermarker:
 
 
 class MarkedSink:
-    """Marks every frame before it reaches ``sink`` (after the label, so the label is marked too)."""
+    """Marks every frame before it reaches ``sink`` (inside the label's sink: the label is marked too)."""
 
     def __init__(self, sink: Sink, marker: Watermarker):
         self.sink, self.marker = sink, marker

@@ -29,14 +29,14 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .watermark import CELLS, Payload, decode_code, key_patterns, render_tile
+from .watermark import CELLS, Payload, cell_size, decode_code, key_patterns, render_tile
 
 CANON_HEIGHT = 360  # frames are read at this height: a nominal cell is 2 px
 CANON_CELL = 2
 CANON_PERIOD = CELLS * CANON_CELL  # 64 px
 PERIOD_RANGE = (0.55, 2.6)  # of the nominal period: 4 px cells below 720p, crops, rescales
 Z_FOUND = 6.0
-CANDIDATES = 8  # periods from the autocorrelation tried against the sync pattern
+CANDIDATES = 16  # periods from the autocorrelation tried against the sync pattern (besides 6 expected)
 PEAK_RADIUS = 3  # canonical px around the peak left out of the background statistics
 HIGHPASS_SIGMA = 2.0  # px at the canonical height: removes the picture's broad shapes, keeps the mark
 
@@ -89,8 +89,9 @@ def _refine(profile: np.ndarray, lag: int) -> float:
     return (first + 2 * second) / 5.0  # least squares of k·P ≈ peak_k for k = 1, 2
 
 
-def candidate_periods(total: np.ndarray, count: int = CANDIDATES) -> list[float]:
-    """Periods (px, the same along x and y) where the summed residual repeats, best first.
+def candidate_periods(total: np.ndarray, source_height: int, count: int = CANDIDATES) -> list[float]:
+    """Periods (px, the same along x and y) where the summed residual of frames ``source_height`` px
+    high may repeat: the expected ones, then the autocorrelation's highest peaks.
 
     From the autocorrelation along both axes (with its second multiple): the mark's period is among
     the highest peaks, but a codec's block grid (8 or 16 px) repeats too, so several candidates go on
@@ -113,7 +114,38 @@ def candidate_periods(total: np.ndarray, count: int = CANDIDATES) -> list[float]
     score = profile[span] + doubled
     peaks = [i for i in range(1, len(span) - 1) if score[i] >= score[i - 1] and score[i] >= score[i + 1]]
     peaks.sort(key=lambda i: -score[i])
-    return [_refine(profile, int(span[i])) for i in peaks[:count]]
+    # where the mark would repeat after the usual changes, refined on the autocorrelation: a codec's
+    # block grid or lines of text can outrank the mark's own peak, never hide it from these
+    expected = []
+    for period in expected_periods(source_height):  # as computed, and as the autocorrelation has it
+        expected += [period, _refine(profile, round(period))] if lo <= period <= hi else [period]
+    found: list[float] = []
+    for period in expected + [_refine(profile, int(span[i])) for i in peaks]:
+        if len(found) >= count + len(expected):
+            break
+        if all(abs(period - other) > 0.25 for other in found):
+            found.append(period)
+    return found
+
+
+def expected_periods(height: int) -> list[float]:
+    """The mark's period (canonical px) in a frame ``height`` px high as marked, after a 0.5×
+    downscale, after 10–20 % cropped off without rescaling, and after such a crop scaled back up."""
+    to_canon = CANON_HEIGHT / height
+    cases = [(height, 1.0), (2 * height, 0.5), (height / 0.8, 1.0), (height / 0.9, 1.0)]
+    cases += [(height, 1 / 0.8), (height, 1 / 0.9)]
+    return [CELLS * cell_size(round(marked)) * scale * to_canon for marked, scale in cases]
+
+
+def _sharpen(total: np.ndarray, period: float) -> tuple[float, tuple[int, int], np.ndarray, float]:
+    """The best fold within ±1 % of ``period``: a small error in the period blurs the far tiles."""
+    best = None
+    for factor in (0.99, 0.995, 1.005, 1.01):
+        z_here, shift, soft = locate(fold(total, period * factor))
+        if best is None or z_here > best[0]:
+            best = (z_here, shift, soft, period * factor)
+    assert best is not None
+    return best
 
 
 @lru_cache(maxsize=1)
@@ -154,17 +186,18 @@ def locate(folded: np.ndarray) -> tuple[float, tuple[int, int], np.ndarray]:
     return z, (dy, dx), soft
 
 
-def detect(total: np.ndarray, frames: int) -> Detection:
-    """Look for the mark in a summed residual of ``frames`` frames: the candidate period whose fold
-    correlates best with the sync pattern."""
+def detect(total: np.ndarray, frames: int, source_height: int) -> Detection:
+    """Look for the mark in a summed residual of ``frames`` frames ``source_height`` px high: the
+    candidate period whose fold correlates best with the sync pattern."""
     best: tuple[float, tuple[int, int], np.ndarray, float] | None = None
-    for period in candidate_periods(total):
+    for period in candidate_periods(total, source_height):
         z, shift, soft = locate(fold(total, period))
         if best is None or z > best[0]:
             best = (z, shift, soft, period)
     if best is None:  # too small a frame for even one period
         return Detection(False, 0.0, None, 0.0, (0, 0), frames)
-    z, shift, soft, period = best
+    finer = _sharpen(total, best[3])
+    z, shift, soft, period = finer if finer[0] > best[0] else best
     found = z >= Z_FOUND
     payload = decode_code(soft) if found else None
     return Detection(found, round(z, 2), payload, round(period, 3), shift, frames)
@@ -176,14 +209,15 @@ class MarkReader:
     def __init__(self) -> None:
         self.total: np.ndarray | None = None
         self.frames = 0
+        self.height = 0  # of the frames as given, before they were brought to CANON_HEIGHT
 
     def add(self, image: np.ndarray) -> None:
-        self.add_residual(residual(image))
+        self.add_residual(residual(image), image.shape[0])
 
-    def add_residual(self, part: np.ndarray) -> None:
-        """Add a frame's :func:`residual` (when several readers share the frames)."""
-        if self.total is None or self.total.shape != part.shape:
-            self.total, self.frames = part.copy(), 0
+    def add_residual(self, part: np.ndarray, height: int) -> None:
+        """Add the :func:`residual` of a frame ``height`` px high (when several readers share frames)."""
+        if self.total is None or self.total.shape != part.shape or height != self.height:
+            self.total, self.frames, self.height = part.copy(), 0, height
         else:
             self.total += part
         self.frames += 1
@@ -191,7 +225,7 @@ class MarkReader:
     def result(self) -> Detection:
         if self.total is None:
             raise ValueError("no frames were added")
-        return detect(self.total, self.frames)
+        return detect(self.total, self.frames, self.height)
 
     def reset(self) -> None:
         self.total, self.frames = None, 0

@@ -45,6 +45,12 @@ def test_quick_benchmarks_write_json_markdown_and_chart(tmp_path):
     assert "psnr_db" not in quality["synthetic ada→bo"]  # fidelity only where the output should equal the input
     assert ("identity_share" in quality["synthetic ada→bo"]) == data["quality"]["identity"]
     assert "| synthetic bo self |" in markdown and (tmp_path / "quality_sheet.png").stat().st_size > 10_000
+    marks = data["provenance"]
+    assert marks["attacks"]["none"]["windows"] == 2 and marks["attacks"]["none"]["detected"] == 1.0
+    assert marks["attacks"]["none"]["false_positives"] == 0 and marks["psnr_db"]["min"] >= 42
+    assert (
+        "| half: 0.5× downscale (area) | 2 |" in markdown and (tmp_path / "watermark_diff.png").stat().st_size > 10_000
+    )
 
 
 def test_unknown_section_is_refused():

@@ -124,6 +124,8 @@ def test_tampered_recording_fails_its_signature(signed, tmp_path, swapcam_cli):
     tampered = tmp_path / "tampered.mp4"
     tampered.write_bytes(bytes(data))
     result = swapcam_cli("verify", str(tampered), "--json")
+    assert result.returncode in (0, 1), result.stderr  # the mark may or may not survive the damage
+    assert result.stdout, (result.returncode, result.stderr)
     assert json.loads(result.stdout)["c2pa"]["valid"] is False
 
 
