@@ -9,6 +9,7 @@ frames added up, gives the strongest reading and the payload. A photo is one win
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -17,13 +18,15 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from .capture import IMAGE_SUFFIXES
 from .errors import UserError
 from .watermark import model_fingerprint
-from .watermark_detect import CANDIDATES, CANON_PERIOD, Z_FOUND, Detection, MarkReader, residual
+from .watermark_detect import CANDIDATES, CANON_PERIOD, Z_FOUND, Detection, MarkReader, model_z, residual
 
 MODEL_SUFFIXES = {".onnx", ".dfm"}
+MODEL_Z = 5.0  # agreement with one of the given models' payloads that names it (1 in 3.5 million by chance)
 
 
 def false_alarm(z: float) -> float:
@@ -43,6 +46,7 @@ class FrameReader:
         if path.is_dir():
             raise UserError(f"{path} is a folder: give one video or image file")
         self.path, self.damaged, self.fps = path, 0, 0.0
+        self.length: int | None = 1
         self.container: Any = None
         if path.suffix.lower() in IMAGE_SUFFIXES:
             self.image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -58,6 +62,7 @@ class FrameReader:
             raise UserError(f"{path} has no video stream: give a video or an image")
         stream = self.container.streams.video[0]
         self.fps = float(stream.average_rate or stream.guessed_rate or 30)
+        self.length = stream.frames or None  # for the progress bar, when the container says
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.container is None:
@@ -77,6 +82,7 @@ class FrameReader:
 
 def _describe(detection: Detection, start_s: float | None = None) -> dict[str, Any]:
     found = asdict(detection)
+    del found["soft"]
     found["payload"] = detection.payload.hex if detection.payload else None
     found["false_alarm"] = float(f"{false_alarm(detection.z):.3g}")
     if start_s is not None:
@@ -111,7 +117,16 @@ def verify(
     window, whole = MarkReader(), MarkReader()
     windows: list[dict[str, Any]] = []
     count = 0
+    # a bar for anything longer than a short clip, on a terminal only (--json output stays clean)
+    bar = tqdm(
+        total=frames.length,
+        unit="frame",
+        desc="swapcam verify",
+        leave=False,
+        disable=not sys.stderr.isatty() or (frames.length or 0) < 300,
+    )
     for image in frames:
+        bar.update()
         part = residual(image)
         window.add_residual(part, image.shape[0])
         whole.add_residual(part, image.shape[0])
@@ -119,12 +134,20 @@ def verify(
         if window.frames == per_window:
             windows.append(_describe(window.result(), (count - per_window) / fps if fps else None))
             window.reset()
+    bar.close()
     if count == 0:
         raise UserError(f"{path} has no frames FFmpeg can decode: check the file")
     if window.frames >= max(1, per_window // 2):  # a last part of at least half a window counts
         windows.append(_describe(window.result(), (count - window.frames) / fps if fps else None))
     overall = whole.result()
     payload = overall.payload.hex if overall.payload else next((w["payload"] for w in windows if w["payload"]), None)
+    model, model_score = known.get(payload) if payload else None, None
+    if payload is None and overall.found and overall.soft is not None and known:
+        # too little left to decode 48 bits: which of the given models agrees best with what is there
+        scores = {name: model_z(overall.soft, int(hexed, 16)) for hexed, name in known.items()}
+        best = max(scores, key=lambda name: scores[name])
+        if scores[best] >= MODEL_Z:
+            model, model_score = best, round(scores[best], 2)
     report: dict[str, Any] = {
         "path": str(path),
         "kind": "video" if fps else "image",
@@ -137,7 +160,8 @@ def verify(
         "false_alarm": float(f"{false_alarm(overall.z):.3g}"),
         "z_needed": Z_FOUND,
         "payload": payload,
-        "model": known.get(payload) if payload else None,
+        "model": model,
+        "model_z": model_score,
         "windows_found": sum(w["found"] for w in windows),
         "windows": windows,
         "window_s": window_s,
@@ -173,6 +197,11 @@ def verdict_lines(report: dict[str, Any]) -> list[str]:
     if report["payload"]:
         match = f" = {report['model']}" if report["model"] else ""
         lines.append(f"made by swapcam with the model of fingerprint {report['payload']}{match} (checksum ok)")
+    elif report["model"]:
+        lines.append(
+            f"too little of the mark is left to read its 48 bits, but it agrees with {report['model']} "
+            f"(z {report['model_z']:.1f}, from the models given with --model)"
+        )
     elif report["found"]:
         lines.append("the payload (model fingerprint) did not pass its checksum: too little of the mark is left")
     if report["damaged_packets"]:

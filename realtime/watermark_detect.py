@@ -23,13 +23,13 @@ Pure core: :func:`residual`, :func:`find_periods`, :func:`locate`. Wrapper: :cla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from .watermark import CELLS, Payload, cell_size, decode_code, key_patterns, render_tile
+from .watermark import CELLS, TAG_BITS, Payload, cell_size, decode_code, key_patterns, payload_code, render_tile
 
 CANON_HEIGHT = 360  # frames are read at this height: a nominal cell is 2 px
 CANON_CELL = 2
@@ -45,7 +45,8 @@ HIGHPASS_SIGMA = 2.0  # px at the canonical height: removes the picture's broad 
 class Detection:
     """``z``: the sync peak in standard deviations; ``found``: z ≥ Z_FOUND; ``payload``: decoded
     (CRC and tag agree) or None; ``period``: the tile period found (canonical px);
-    ``frames``: how many frames were added up."""
+    ``frames``: how many frames were added up; ``soft``: the 48 bit correlations, for
+    :func:`model_z`."""
 
     found: bool
     z: float
@@ -53,6 +54,16 @@ class Detection:
     period: float
     shift: tuple[int, int]
     frames: int
+    soft: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+def model_z(soft: np.ndarray, fingerprint: int) -> float:
+    """How strongly soft bits agree with one model's payload, in standard deviations: finds a known
+    model's mark when too little is left to decode 48 bits without error. Only the fingerprint and
+    CRC bits count (the tag is the same for every model)."""
+    code = payload_code(Payload(fingerprint))[TAG_BITS:]
+    bits = soft[TAG_BITS:]
+    return float(bits @ code / (np.sqrt(np.sum(bits * bits)) + 1e-12))
 
 
 def residual(image: np.ndarray) -> np.ndarray:
@@ -200,7 +211,7 @@ def detect(total: np.ndarray, frames: int, source_height: int) -> Detection:
     z, shift, soft, period = finer if finer[0] > best[0] else best
     found = z >= Z_FOUND
     payload = decode_code(soft) if found else None
-    return Detection(found, round(z, 2), payload, round(period, 3), shift, frames)
+    return Detection(found, round(z, 2), payload, round(period, 3), shift, frames, soft)
 
 
 class MarkReader:

@@ -23,7 +23,7 @@ from swapcam.realtime.watermark import (
     payload_code,
     texture_gain,
 )
-from swapcam.realtime.watermark_detect import Z_FOUND, MarkReader
+from swapcam.realtime.watermark_detect import Z_FOUND, MarkReader, model_z
 
 PAYLOAD = Payload(0xC0FFEE)
 
@@ -158,3 +158,17 @@ def test_survives(marked, attack):
 @pytest.mark.parametrize("attack", ["h264 crf 30", "0.5x downscale", "10% border crop"])
 def test_attacked_unmarked_video_stays_unmarked(clip, attack):
     assert not read(ATTACKS[attack](clip)).found
+
+
+def test_a_known_model_is_named_from_a_faint_mark(clip):
+    """Too little mark to decode 48 bits without error still agrees with the right model's payload
+    and with no other."""
+    marker = Watermarker(Payload(0x123456), strength=0.25)  # a mark mostly washed out
+    faint = [frame.copy() for frame in clip]
+    for frame in faint:
+        marker(frame)
+    detection = read(faint)
+    assert detection.soft is not None
+    assert detection.found and detection.payload is None
+    assert model_z(detection.soft, 0x123456) >= 5.0  # MODEL_Z of swapcam verify; at most √40 ≈ 6.3
+    assert max(abs(model_z(detection.soft, other)) for other in range(1, 40)) < 3
