@@ -4,10 +4,11 @@
    2 px whatever the frame's size) and high-passed: what is left is fine detail plus the mark.
    The residuals of a window of frames are added up: the mark is the same in every frame, the
    picture moves, so the mark stands out more with every frame.
-2. **Scale**: the mark repeats every tile, so the residual's autocorrelation peaks at the tile's
-   period along x and along y; the peaks (and their second multiples) give both periods to a
-   fraction of a pixel. Cropping or rescaling changes the period; the search spans 0.55–1.8× the
-   nominal one.
+2. **Scale**: the mark repeats every tile. Tried against the sync pattern: the periods it has as
+   marked, after a 0.5× downscale and after a crop (rescaled or not), and the highest peaks of the
+   residual's autocorrelation along x and y (with their second multiples, to a fraction of a pixel),
+   which find other scales in 0.55–2.6× the nominal period; the best one is refined within ±1 %.
+   The autocorrelation alone is not enough: a codec's block grid or lines of text repeat too.
 3. **Position**: the residual is resampled so a tile is 64 px, folded onto one tile (summed over
    all tiles) and cross-correlated with the sync pattern over every cyclic shift (FFT). The peak's
    height in standard deviations of the whole correlation surface is the score ``z``; a crop moves
@@ -15,10 +16,11 @@
 4. **Payload**: at the peak's shift, each coded bit is the sign of the correlation with its own
    pattern; the CRC-16 and the tag must agree, or no payload is reported.
 
-``z`` ≥ :data:`Z_FOUND` means found. On unmarked video the best of the 4096 shifts scores about 4
-(see benchmarks/provenance.py for the measured false-positive rate).
+``z`` ≥ :data:`Z_FOUND` means found. On unmarked video the best of the 4096 shifts of the ~30
+periods tried scores about 4 (benchmarks/provenance.py measures the false-positive rate).
 
-Pure core: :func:`residual`, :func:`find_periods`, :func:`locate`. Wrapper: :class:`MarkReader`.
+Pure core: :func:`residual`, :func:`candidate_periods`, :func:`fold`, :func:`locate`, :func:`detect`.
+Wrapper: :class:`MarkReader`.
 """
 
 from __future__ import annotations
