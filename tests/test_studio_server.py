@@ -122,3 +122,15 @@ def test_without_the_studio_extra_it_names_the_extra():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip() == "swapcam: error: swapcam studio needs its web server: pip install 'swapcam[studio]'"
+
+
+def test_a_switch_that_cannot_start_goes_back_and_says_why(studio):
+    run = studio.get("/api/stats")["status"]["run"]
+    assert studio.post("/api/model", {"model": "invert64.onnx"})[0] == 200
+    studio.wait_for_frames(3, after_run=run)
+    assert studio.get("/api/state")["status"]["model"] == "invert64.onnx"
+    before = studio.get("/api/state")["status"]["input"]
+    assert studio.post("/api/input", {"input": "camera:7"})[0] == 200  # no camera there
+    stats = studio.wait_for_frames(3, after_run=run + 2)  # the failed run, then the one back
+    assert stats["status"]["input"] == before
+    assert stats["status"]["message"].startswith("no camera at index 7")

@@ -9,6 +9,7 @@ what ran before and the page shows why.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
@@ -91,7 +92,7 @@ class Session:
                 self.control = LiveControl(self.config)
                 self.runs += 1
             self.tap.start_run()
-            self.state, self.message = "starting", None
+            self.state = "starting"
             run = LiveRun(
                 wanted.input, wanted.model, list(wanted.outputs), self.config, self.report_path,
                 self._on_output, keep_original=True, keep_faces=True, control=self.control,
@@ -110,7 +111,8 @@ class Session:
                 if not self._restart:
                     self.message = "the input ended: choose another input or restart it"
             finally:
-                if self.tap.recording is not None:
+                # the next run may have another frame size; the page may have just stopped it itself
+                with contextlib.suppress(UserError):
                     self.tap.stop_recording()
             if self.tap.frames:
                 streamed = wanted
@@ -124,6 +126,7 @@ class Session:
 
     def _restart_with(self, wanted: Wanted) -> None:
         self.wanted = wanted
+        self.message = None  # a new request: what went wrong before is no longer the news
         self._restart = True
         self.control.stop.set()
         self._wake.set()

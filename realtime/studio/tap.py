@@ -32,6 +32,7 @@ class StreamTap:
         self._face: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
         self._lock = threading.Lock()  # the rolling numbers; held for microseconds on either side
         self._recording: Channel | None = None
+        self._recording_lock = threading.Lock()  # the page and the end of a run may both stop it
         self.start_run()
 
     def start_run(self) -> None:
@@ -115,17 +116,20 @@ class StreamTap:
         shot = self.shot
         if shot is None:
             raise UserError("nothing to record yet: wait for the preview to show the stream")
-        if self._recording is not None:
-            raise UserError(f"already recording to {Path(self._recording.spec).name}: stop that recording first")
-        height, width = shot.output.shape[:2]
-        fps = self.frame_rate()
-        sink = open_sink(f"file:{path}", Stream(width, height, fps, live=True), settings)
-        # live pacing: a second of frames queued, the oldest dropped (and counted) when the encoder lags
-        self._recording = Channel(str(path), f"file:{path}", sink, FrameQueue(max(2, round(fps)), drop_oldest=True))
+        with self._recording_lock:
+            if self._recording is not None:
+                raise UserError(f"already recording to {Path(self._recording.spec).name}: stop that recording first")
+            height, width = shot.output.shape[:2]
+            fps = self.frame_rate()
+            sink = open_sink(f"file:{path}", Stream(width, height, fps, live=True), settings)
+            # live pacing: a second of frames queued, the oldest dropped (and counted) when the encoder lags
+            queue = FrameQueue(max(2, round(fps)), drop_oldest=True)
+            self._recording = Channel(str(path), f"file:{path}", sink, queue)
 
     def stop_recording(self) -> dict[str, Any]:
         """Write what is queued and close the file (a complete, playable file); what it wrote."""
-        channel, self._recording = self._recording, None
+        with self._recording_lock:
+            channel, self._recording = self._recording, None
         if channel is None:
             raise UserError("not recording: start a recording first")
         channel.close()

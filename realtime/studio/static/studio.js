@@ -6,9 +6,10 @@
 const TOKEN = document.body.dataset.token;
 const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const PREVIEW_INTERVAL_MS = 80; // at most ~12 preview frames a second
+const PREVIEW_INTERVAL_MS = 100; // at most 10 preview frames a second: enough to tune by, cheap for the browser
 const STATS_INTERVAL_MS = 500;
 let view = "output";
+let lastMessage = null;
 let settings = {};
 let schema = [];
 
@@ -180,12 +181,18 @@ function inputSpec() {
 async function refreshState() {
   state = await get("/api/state");
   settings = state.settings;
+  // a message from before the page opened, about a stream that streams again, is old news
+  if (lastMessage === null && state.status.state === "streaming") lastMessage = state.status.message;
   showValues();
   fillSelect($("model"), state.models.includes(state.status.model) ? state.models : [state.status.model, ...state.models], state.status.model);
   fillSelect($("preset"), state.presets);
-  const kind = state.status.input.split(":")[0];
+  const [kind, argument = ""] = state.status.input.split(/:(.*)/s);
   $("input-kind").value = kind;
   inputArgs();
+  if (kind === "camera") $("input-camera").value = argument || 0;
+  const identity = /identity=([^,]+)/.exec(argument);
+  if (kind === "synthetic" && identity) $("input-arg").value = identity[1];
+  if (kind === "file" || kind === "images") $("input-arg").value = argument.split("/").pop();
   $("virtualcam").checked = state.status.virtualcam;
 }
 
@@ -252,11 +259,11 @@ async function previewLoop() {
 }
 
 let recording = false;
-let lastMessage = null;
 function showStats(s) {
   const st = s.status;
   $("status").textContent = st.state;
   $("status").className = `pill ${st.state}`;
+  $("status").title = st.message || "";
   $("now-input").textContent = st.input;
   $("now-model").textContent = st.model + (st.virtualcam ? " → virtual camera" : "");
   if (st.message && st.message !== lastMessage) show(st.message);
