@@ -31,7 +31,7 @@ from .session import DEMO, Session
 from .views import VIEWS, encode, render
 
 STATIC = Path(__file__).with_name("static")
-STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 MAX_BODY = 64 * 1024
 TOKEN_HEADER = "x-swapcam-token"
 

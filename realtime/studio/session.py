@@ -24,6 +24,7 @@ from ..capture import input_kind
 from ..demo import DEMO_MODEL
 from ..errors import UserError
 from ..live import LiveConfig, LiveRun, run_live
+from ..pipeline import Processed
 from ..retune import LiveControl, changed_sections, frame_sections
 from ..settings import load_config
 from .folders import Folders
@@ -87,14 +88,14 @@ class Session:
     def _run_forever(self) -> None:
         streamed: Wanted | None = None  # the last run that reached the page
         while not self._quit.is_set():
-            with self._lock:  # a switch asked for from now on stops this run, not the one before
-                wanted, self._restart = self.wanted, False
-                self.control = LiveControl(self.config)
+            with self._lock:  # a change asked for from now on goes to this run, not the one before
+                wanted, config, self._restart = self.wanted, self.config, False
+                self.control = LiveControl(config)
                 self.runs += 1
             self.tap.start_run()
             self.state = "starting"
             run = LiveRun(
-                wanted.input, wanted.model, list(wanted.outputs), self.config, self.report_path,
+                wanted.input, wanted.model, list(wanted.outputs), config, self.report_path,
                 self._on_output, keep_original=True, keep_faces=True, control=self.control,
             )  # fmt: skip
             try:
@@ -120,7 +121,7 @@ class Session:
                 self._wake.wait()
             self._wake.clear()
 
-    def _on_output(self, result) -> None:
+    def _on_output(self, result: Processed) -> None:
         self.state = "streaming"
         self.tap.on_output(result)
 
