@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import signal
 import statistics
@@ -36,6 +37,9 @@ from .common import Results, machine
 from .pipeline import run_live as run_swapcam_live
 
 INPUT = "synthetic:size=1280x720,fps=30"
+# whose CPU time the studio runs count: the studio process (stream, server, preview encoding) and
+# every process of the browser showing its page
+CPU_OF = {"studio": "swapcam.realtime.cli\0studio", "browser": "chromium"}
 
 
 def studio_run(args: list[str], seconds: float) -> Results:
@@ -72,16 +76,35 @@ def studio_run(args: list[str], seconds: float) -> Results:
                     ".observe(document.querySelector('#preview'), {attributeFilter: ['data-frame']})"
                 )
                 opened = time.perf_counter()
+                cpu_before = {name: cpu_seconds(match) for name, match in CPU_OF.items()}
                 while not _report_of_limited_run(report_path, seconds):
                     time.sleep(0.2)
-                preview_fps = page.evaluate("window.previews") / (time.perf_counter() - opened)
+                elapsed = time.perf_counter() - opened
+                cpu = {name: (cpu_seconds(match) - cpu_before[name]) / elapsed for name, match in CPU_OF.items()}
+                preview_fps = page.evaluate("window.previews") / elapsed
                 browser.close()
             report = json.loads(report_path.read_text())
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=60)
     report["preview_fps"] = round(preview_fps, 1)
+    report["cpu_cores"] = round(cpu["studio"], 2)
+    report["browser_cpu_cores"] = round(cpu["browser"], 2)
     return report
+
+
+def cpu_seconds(match: str) -> float:
+    """User + system CPU seconds of the live processes whose command line contains ``match``."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if match.encode() not in (stat.parent / "cmdline").read_bytes():
+                continue
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _report_of_limited_run(path: Path, seconds: float) -> bool:
@@ -166,7 +189,8 @@ def main() -> int:
         for _ in range(args.repeat):
             live = run_swapcam_live([*common, "--seconds", str(args.seconds)])
             studio = studio_run(common, args.seconds)
-            pairs.append({"live": _summary(live), "studio": _summary(studio) | {"preview_fps": studio["preview_fps"]}})
+            extra = {key: studio[key] for key in ("preview_fps", "browser_cpu_cores")}
+            pairs.append({"live": _summary(live), "studio": _summary(studio) | extra})
         latency = change_latency(model, args.changes)
     results: Results = {"machine": machine(), "model": Path(model).name, "pairs": pairs, "change": latency}
     out = Path(args.out)
@@ -182,18 +206,27 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
         **report["latency_ms"],
         "dropped": report["frames_dropped"],
         "frames": report["frames"],
+        "cpu_cores": report["cpu_cores"],
     }
 
 
 def markdown(results: Results) -> list[str]:
-    lines = ["| run | fps | latency p50 / p95 / p99 ms | dropped | preview fps on the page |", "|---|---|---|---|---|"]
+    lines = [
+        "| run | fps | latency p50 / p95 / p99 ms | dropped | CPU cores | browser CPU cores | preview fps on the page |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for kind in ("live", "studio"):
         runs = [pair[kind] for pair in results["pairs"]]
-        med = {key: statistics.median(r[key] for r in runs) for key in ("fps", "p50", "p95", "p99", "dropped")}
-        preview = f"{statistics.median(r['preview_fps'] for r in runs):.1f}" if kind == "studio" else "–"
+        keys = ("fps", "p50", "p95", "p99", "dropped", "cpu_cores")
+        med = {key: statistics.median(r[key] for r in runs) for key in keys}
+        page = "– | –"
+        if kind == "studio":
+            page = " | ".join(
+                f"{statistics.median(r[key] for r in runs):.2g}" for key in ("browser_cpu_cores", "preview_fps")
+            )
         lines.append(
             f"| `swapcam {kind}` | {med['fps']:.1f} | {med['p50']:.1f} / {med['p95']:.1f} / {med['p99']:.1f} | "
-            f"{med['dropped']:.0f} | {preview} |"
+            f"{med['dropped']:.0f} | {med['cpu_cores']:.2f} | {page} |"
         )
     lines.append("")
     lines.append("Each run: " + "; ".join(

@@ -134,3 +134,13 @@ def test_a_switch_that_cannot_start_goes_back_and_says_why(studio):
     stats = studio.wait_for_frames(3, after_run=run + 2)  # the failed run, then the one back
     assert stats["status"]["input"] == before
     assert stats["status"]["message"].startswith("no camera at index 7")
+
+
+def test_the_preview_is_small_and_never_the_same_frame_twice(studio):
+    status, body, headers = studio.request("/api/preview.jpg?view=side")
+    shown = int(headers["X-Frame-Index"])
+    assert status == 200 and body[:2] == b"\xff\xd8"  # a JPEG
+    status, body, headers = studio.request(f"/api/preview.jpg?view=side&after={shown}")
+    assert status == 200 and int(headers["X-Frame-Index"]) > shown
+    assert studio.request("/api/preview.jpg?view=side&after=x")[0] == 400
+    assert studio.request("/api/preview.jpg?view=sideways")[0] == 400

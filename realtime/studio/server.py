@@ -9,8 +9,10 @@ are limited to :data:`MAX_BODY` bytes (413); files only by name inside the folde
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -28,11 +30,13 @@ from ..errors import UserError
 from ..synthetic import PRESET_NAMES
 from .panel import config_values, panel_schema
 from .session import DEMO, Session
-from .views import VIEWS, encode, render
+from .views import VIEWS, Shot, encode, render
 
 STATIC = Path(__file__).with_name("static")
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 MAX_BODY = 64 * 1024
+# how long a preview request waits for a frame newer than the one the page shows
+NEWER_FRAME_WAIT_S = 1.0
 TOKEN_HEADER = "x-swapcam-token"
 
 
@@ -148,14 +152,26 @@ def build_app(session: Session, token: str) -> Starlette:
     async def stats(request: Request) -> Response:
         return JSONResponse({**session.tap.numbers(), "status": session.status()})
 
+    async def newer_shot(after: str | None) -> Shot | None:
+        """The newest shot; with ``after`` (the number the page shows) one newer than that, waiting
+        for it up to NEWER_FRAME_WAIT_S, so the page never has the same frame encoded twice."""
+        if after is not None and not after.lstrip("-").isdigit():
+            raise UserError(f"after={after!r} must be a frame number")
+        deadline = time.monotonic() + NEWER_FRAME_WAIT_S
+        while (shot := session.tap.shot) is None or (after is not None and shot.number <= int(after)):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.015)
+        return shot
+
     def picture(kind: str, full_size: bool) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            shot = session.tap.shot
+            shot = await newer_shot(request.query_params.get("after"))
             if shot is None:
                 return JSONResponse({"error": "no frame yet: the stream is starting"}, status_code=503)
             view = request.query_params.get("view", "output")
             data = await run_in_threadpool(lambda: encode(render(shot, view, full_size), kind))
-            headers = {"Cache-Control": "no-store", "X-Frame-Index": str(shot.index)}
+            headers = {"Cache-Control": "no-store", "X-Frame-Index": str(shot.number)}
             return Response(data, media_type=f"image/{kind}", headers=headers)
 
         return endpoint

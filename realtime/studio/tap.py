@@ -29,6 +29,7 @@ CHART = 120
 class StreamTap:
     def __init__(self) -> None:
         self.shot: Shot | None = None
+        self._shots = 0
         self._face: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
         self._lock = threading.Lock()  # the rolling numbers; held for microseconds on either side
         self._recording: Channel | None = None
@@ -54,7 +55,8 @@ class StreamTap:
         if result.aligned is not None:
             self._face = (result.aligned, result.rendered)
         camera = result.original if result.original is not None else result.image
-        self.shot = Shot(result.frame.index, camera, result.image, *self._face)
+        self._shots += 1
+        self.shot = Shot(self._shots, camera, result.image, *self._face)
         with self._lock:
             if self._media and result.frame.index > self._media[-1][0] + 1:
                 self.dropped += result.frame.index - self._media[-1][0] - 1

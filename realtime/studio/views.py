@@ -23,10 +23,11 @@ JPEG_QUALITY = 80
 
 @dataclass(frozen=True)
 class Shot:
-    """One output frame as the views need it. ``aligned``/``rendered``: the last face seen (a frame
-    without a face keeps showing it), (R, R, 3) float32 BGR 0..1."""
+    """One output frame as the views need it. ``number``: frames the studio has output before it and
+    it, over every run (a restarted stream counts on). ``aligned``/``rendered``: the last face seen (a
+    frame without a face keeps showing it), (R, R, 3) float32 BGR 0..1."""
 
-    index: int
+    number: int
     camera: np.ndarray
     output: np.ndarray
     aligned: np.ndarray | None

@@ -240,8 +240,10 @@ async function previewLoop() {
   let previous = null;
   for (;;) {
     const started = performance.now();
+    // the frame shown, so the server answers with a newer one (never the same frame twice)
+    const after = img.dataset.view === view ? img.dataset.frame : -1;
     try {
-      const response = await fetch(`/api/preview.jpg?view=${view}&token=${TOKEN}`, { cache: "no-store" });
+      const response = await fetch(`/api/preview.jpg?view=${view}&after=${after}&token=${TOKEN}`, { cache: "no-store" });
       if (response.ok) {
         const url = URL.createObjectURL(await response.blob());
         img.src = url;
