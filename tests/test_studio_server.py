@@ -136,7 +136,7 @@ def test_a_switch_that_cannot_start_goes_back_and_says_why(studio):
     assert stats["status"]["message"].startswith("no camera at index 7")
 
 
-def test_the_preview_is_small_and_never_the_same_frame_twice(studio):
+def test_the_preview_is_a_jpeg_and_never_the_same_frame_twice(studio):
     status, body, headers = studio.request("/api/preview.jpg?view=side")
     shown = int(headers["X-Frame-Index"])
     assert status == 200 and body[:2] == b"\xff\xd8"  # a JPEG
