@@ -67,6 +67,7 @@ def studio_run(args: list[str], seconds: float) -> Results:
                 page.goto(url)
                 page.wait_for_selector("#preview[data-frame]", timeout=120_000)
                 page.wait_for_timeout(2000)  # the browser settles
+                restarted = time.time()
                 page.evaluate(
                     "fetch('/api/settings', {method: 'POST', headers: {'X-Swapcam-Token': document.body.dataset.token},"
                     f" body: JSON.stringify({{pipeline: {{seconds: {seconds}}}}})}})"
@@ -77,7 +78,7 @@ def studio_run(args: list[str], seconds: float) -> Results:
                 )
                 opened = time.perf_counter()
                 cpu_before = {name: cpu_seconds(match) for name, match in CPU_OF.items()}
-                while not _report_of_limited_run(report_path, seconds):
+                while not _report_of_limited_run(report_path, restarted):
                     time.sleep(0.2)
                 elapsed = time.perf_counter() - opened
                 cpu = {name: (cpu_seconds(match) - cpu_before[name]) / elapsed for name, match in CPU_OF.items()}
@@ -107,11 +108,12 @@ def cpu_seconds(match: str) -> float:
     return total
 
 
-def _report_of_limited_run(path: Path, seconds: float) -> bool:
-    """The report of the run restarted with the limit is there (the run before it wrote one too)."""
+def _report_of_limited_run(path: Path, restarted: float) -> bool:
+    """The report of the run restarted with the limit is there: its first frame came after the
+    restart (the run before it wrote a report too, when the restart stopped it)."""
     try:
-        return json.loads(path.read_text())["settings"]["pipeline"]["seconds"] == seconds
-    except (OSError, ValueError, KeyError):
+        return json.loads(path.read_text())["first_output_unix"] > restarted
+    except (OSError, ValueError, KeyError, TypeError):
         return False
 
 
@@ -230,7 +232,8 @@ def markdown(results: Results) -> list[str]:
         )
     lines.append("")
     lines.append("Each run: " + "; ".join(
-        f"live {p['live']['fps']:.1f} fps p95 {p['live']['p95']:.1f}, studio {p['studio']['fps']:.1f} fps p95 {p['studio']['p95']:.1f}"
+        f"live {p['live']['fps']:.1f} fps p95 {p['live']['p95']:.1f} ({p['live']['frames']} frames), "
+        f"studio {p['studio']['fps']:.1f} fps p95 {p['studio']['p95']:.1f} ({p['studio']['frames']} frames)"
         for p in results["pairs"]
     ) + ".")  # fmt: skip
     change = results["change"]

@@ -184,8 +184,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         input_fps=round(source.fps, 3),
         swapcam_version=__version__,
         peak_rss_mb=peak_rss_mb(),
-        # the settings at the end (a studio session may have changed them while streaming)
-        settings={name: to_dict(value) for name, value in vars(run.control.config if run.control else cfg).items()},
+        settings={name: to_dict(value) for name, value in vars(cfg).items()},
     )
     for line in summary_lines(report):
         log("swapcam: " + line)

@@ -300,7 +300,8 @@ function drawChart(values, p95) {
   const top = Math.max(50, ...values) * 1.1;
   const y = (v) => h - 4 - (v / top) * (h - 8);
   g.strokeStyle = "#262b37"; g.fillStyle = "#8a91a3"; g.font = "10px system-ui";
-  for (const mark of [0, 25, 50, 100, 200].filter((m) => m < top)) {
+  const marks = top > 150 ? [0, 50, 100, 200, 400, 800] : [0, 25, 50, 100];
+  for (const mark of marks.filter((m) => m < top)) {
     g.beginPath(); g.moveTo(28, y(mark)); g.lineTo(w, y(mark)); g.stroke(); g.fillText(String(mark), 2, y(mark) + 3);
   }
   if (!values.length) return;
