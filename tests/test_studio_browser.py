@@ -94,9 +94,10 @@ def test_colour_mode_and_view_change_what_is_shown(page, studio):
     index, camera, plain = newest_output(studio, studio.frame("side")[0] + 2)
     _, _, plain_again = newest_output(studio, index)
     face = np.abs(plain - camera).sum(axis=2) > 30
-    changed = np.abs(plain - colour_matched)[face].mean()
-    steady = np.abs(plain_again - plain)[face].mean()
-    assert changed > 15 and changed > 5 * steady, (changed, steady)
+    # medians: the colour moves every face pixel; the landmarks' jitter moves the face's edges only
+    changed = np.median(np.abs(plain - colour_matched).sum(axis=2)[face])
+    steady = np.median(np.abs(plain_again - plain).sum(axis=2)[face])
+    assert changed > 30 and changed > 5 * steady, (changed, steady)
 
     sizes = {}
     for view in ("output", "aligned", "model", "side"):
