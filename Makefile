@@ -21,11 +21,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# training and export tests need torch (the [train] extra), pytest/ruff (the [dev] extra) and the
-# identity measure dlib (the [identity] extra)
+# training and export tests need torch (the [train] extra), pytest/ruff/playwright (the [dev] extra),
+# the identity measure dlib (the [identity] extra), C2PA signing (the [provenance] extra) and the
+# studio's web server (the [studio] extra)
 $(BIN)/.installed-dev: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
-	$(BIN)/python -m pip install --quiet -e '.[dev,train,identity,provenance]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,identity,provenance,studio]'
 	touch $@
 
 demo: $(BIN)/.installed

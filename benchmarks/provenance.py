@@ -126,7 +126,7 @@ def clips(quick: bool) -> Iterable[tuple[str, list[np.ndarray], float]]:
     if quick:
         return
     for name in REAL_CLIPS:
-        path = next(MEDIA.glob(f"*/{name}.mp4"), None)
+        path = next(MEDIA.parent.glob(f"*/{name}.mp4"), None)  # liveportrait-driving and -source
         if path is None:
             continue
         frames, fps = read_clip(path)

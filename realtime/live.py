@@ -17,24 +17,26 @@ import onnx
 from threadpoolctl import threadpool_limits
 
 from . import __version__
-from .align import Aligner, AlignSettings
-from .blend import Blender, BlendSettings
+from .align import AlignSettings
+from .blend import BlendSettings
 from .capture import CaptureSettings, Frame, Source, input_kind, open_source
-from .color import ColorMatcher, ColorSettings, ColorTransfer
-from .detect import DetectSettings, make_detector
+from .color import ColorSettings, ColorTransfer
+from .detect import DetectSettings
 from .errors import UserError
 from .fanout import Outputs, open_outputs
 from .files import require_folder
-from .mask import MaskBuilder, MaskSettings
-from .occlusion import HandOcclusion, OcclusionSettings
+from .mask import MaskSettings
+from .occlusion import OcclusionSettings
 from .output import OutputSettings, Sink, Stream
-from .pipeline import FrameProcessor, Pipeline, PipelineSettings, Processed
+from .pipeline import Pipeline, PipelineSettings, Processed
 from .provenance import LabelledSink, ProvenanceSettings
 from .reopen import outage_report
 from .report import peak_rss_mb, summary_lines, write_json_atomic
+from .retune import LiveControl, Retuner
 from .settings import Settings, to_dict
 from .signing import load_signing, sign_recordings
-from .stabilize import LandmarkStabilizer, StabilizeSettings
+from .stabilize import StabilizeSettings
+from .stages import StageContext, build_processor
 from .swap import Swapper, SwapSettings
 from .warp import crop_aligned, paste_back
 from .watermark import MarkedSink, Payload, Watermarker, model_fingerprint
@@ -71,6 +73,9 @@ class LiveRun:
     report_path: str | Path | None = None
     on_output: Callable[[Processed], None] | None = None
     keep_original: bool = False  # Processed.original holds each frame before swapping (side-by-side views)
+    keep_faces: bool = False  # Processed.aligned and .rendered hold the first face (the studio's views)
+    # settings changed while streaming, and a request to stop (the studio); config is where it starts
+    control: LiveControl | None = None
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -135,30 +140,11 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
     signing = load_signing(cfg.provenance, run.outputs)
     swapper = Swapper(run.model, cfg.swap)
     fingerprint = model_fingerprint(run.model if isinstance(run.model, (str, Path)) else run.model.SerializeToString())
-    card = swapper.card
-    aligner = Aligner(
-        size=swapper.resolution,
-        coverage=cfg.align.coverage if cfg.align.coverage is not None else card.coverage,
-        y_offset=cfg.align.y_offset if cfg.align.y_offset is not None else card.y_offset,
-    )
     _, kind = input_kind(run.input)
     # photos are unrelated frames of any size: each is searched anew and swapped at its own size
     still = kind.still_images
-    detector = make_detector(cfg.detect, static=still)
-    occlusion = HandOcclusion(cfg.occlusion, static=still) if cfg.occlusion.hands else None
-    processor = FrameProcessor(
-        detector,
-        LandmarkStabilizer(cfg.stabilize),
-        aligner,
-        swapper,
-        MaskBuilder(cfg.mask, swapper.resolution),
-        ColorMatcher(cfg.color),
-        Blender(cfg.blend, swapper.resolution),
-        cfg.detect.choose,
-        run.keep_original,
-        occlusion,
-        still_images=still,
-    )
+    context = StageContext(run.model, still)
+    processor = build_processor(cfg, swapper, context, run.keep_original, run.keep_faces)
     warm_up(swapper.resolution, processor.color.transfer)
     source = open_source(run.input, cfg.capture)
     outputs: Outputs | None = None
@@ -178,16 +164,19 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         log(
             f"swapcam: {run.input} ({size} @ {source.fps:.3g} fps, "
             f"{'live' if source.live else 'every frame'}) → {swapper.name} [{swapper.provider}, "
-            f"{swapper.resolution}px, coverage {aligner.coverage}] → {' + '.join(run.outputs)}"
+            f"{swapper.resolution}px, coverage {processor.aligner.coverage}] → {' + '.join(run.outputs)}"
         )
         replay = _Replay(source, first)
-        pipeline = Pipeline(replay, processor, sink, width, height, cfg.pipeline, run.on_output, own_size=still)
+        control = run.control
+        process = processor if control is None else Retuner(processor, control, cfg, context)
+        stop = control.stop if control is not None else None
+        pipeline = Pipeline(replay, process, sink, width, height, cfg.pipeline, run.on_output, still, stop)
         stats = pipeline.run()
     finally:
         source.close()
-        detector.close()
-        if occlusion is not None:
-            occlusion.close()
+        processor.detector.close()  # the stages in use at the end: a change may have replaced them
+        if processor.occlusion is not None:
+            processor.occlusion.close()
         if outputs is not None:
             outputs.close()
     assert outputs is not None  # the pipeline ran, so the outputs were open
@@ -202,7 +191,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         resolution=swapper.resolution,
         model_fingerprint=f"{fingerprint:06x}",
         watermark=cfg.provenance.watermark,
-        coverage=aligner.coverage,
+        coverage=processor.aligner.coverage,
         width=width,
         height=height,
         input_fps=round(source.fps, 3),

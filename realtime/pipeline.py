@@ -61,6 +61,10 @@ class Processed:
     fault: str | None = None  # why the original passed through (None = swapped or no face)
     stages_ms: dict[str, float] = field(default_factory=dict)
     original: np.ndarray | None = None  # the frame before swapping, when the processor keeps it
+    # the first face's aligned crop and the model's rendering of it ((R, R, 3) float32 BGR 0..1), when
+    # the processor keeps faces (the studio's "aligned" and "model" views)
+    aligned: np.ndarray | None = None
+    rendered: np.ndarray | None = None
 
 
 class StageClock:
@@ -115,8 +119,10 @@ class FrameProcessor:
         keep_original: bool = False,
         occlusion: HandOcclusion | None = None,
         still_images: bool = False,
+        keep_faces: bool = False,
     ):
         self.keep_original = keep_original
+        self.keep_faces = keep_faces
         self.still_images = still_images
         self.detector = detector
         self.stabilizer = stabilizer
@@ -139,8 +145,9 @@ class FrameProcessor:
             if not (isinstance(image, np.ndarray) and image.shape == (height, width, 3) and image.dtype == np.uint8):
                 raise FrameFault("bad_frame")
             original = image.copy() if self.keep_original else None
-            faces_swapped = self._swap_faces(image, frame.media_time, clock)
-            return Processed(frame, image, faces_swapped, None, clock.ms, original)
+            kept: list[np.ndarray] = []
+            faces_swapped = self._swap_faces(image, frame.media_time, clock, kept if self.keep_faces else None)
+            return Processed(frame, image, faces_swapped, None, clock.ms, original, *(kept or (None, None)))
         except FrameFault as fault:
             return self._pass_through(frame, fault.kind, clock, width, height)
         except Exception as err:  # a stage bug must not stop the stream; the report names it
@@ -153,7 +160,9 @@ class FrameProcessor:
             image = np.zeros((height, width, 3), np.uint8)
         return Processed(frame, image, 0, kind, clock.ms, image.copy() if self.keep_original else None)
 
-    def _swap_faces(self, image: np.ndarray, media_time: float, clock: StageClock) -> int:
+    def _swap_faces(
+        self, image: np.ndarray, media_time: float, clock: StageClock, kept: list[np.ndarray] | None
+    ) -> int:
         if self.still_images:  # unrelated photos: nothing measured on one may smooth the next
             self.stabilizer.reset()
             self.color.reset()
@@ -180,6 +189,8 @@ class FrameProcessor:
                 face_mask, celeb, celeb_mask = self.swapper(crop)
                 if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
                     raise FrameFault("nan_output")
+                if kept is not None and track == 0:  # copies: the crop buffer is reused next frame
+                    kept += [crop.copy(), celeb.copy()]
             with clock("mask"):
                 occluder = self.occlusion.mask(hands, matrix, size) if self.occlusion is not None else None
                 aligned = transform_points(matrix, landmarks)
@@ -241,7 +252,8 @@ class Pipeline:
     """Runs source → processor → sink until the input ends, a limit is reached, Ctrl-C or SIGTERM.
 
     ``own_size``: process each frame at its own size (photos of different sizes) instead of
-    conforming it to width × height; the sink receives it so."""
+    conforming it to width × height; the sink receives it so. ``stop``: an event another thread sets
+    to end the run as if the input had ended."""
 
     def __init__(
         self,
@@ -253,6 +265,7 @@ class Pipeline:
         settings: PipelineSettings = PipelineSettings(),
         on_output: Callable[[Processed], None] | None = None,
         own_size: bool = False,
+        stop: threading.Event | None = None,
     ):
         self.own_size = own_size
         self.source = source
@@ -264,7 +277,9 @@ class Pipeline:
         live = source.live
         self.captured = FrameQueue(settings.queue_depth, drop_oldest=live)
         self.processed = FrameQueue(settings.queue_depth, drop_oldest=live)
-        self.stop = threading.Event()
+        # set by Ctrl-C, a limit, or whoever handed it in (the studio, to switch input or model)
+        self.stop = stop if stop is not None else threading.Event()
+        self._draining = False  # Ctrl-C or SIGTERM: the frames in flight are still written
         self.stats = RunStats()
         self._errors: list[BaseException] = []
 
@@ -308,7 +323,7 @@ class Pipeline:
                     self.stats.output(result, time.perf_counter())
                     if self.on_output is not None:
                         self.on_output(result)
-                    if self._limit_reached(started) or self.sink.closed_by_user:
+                    if self._limit_reached(started) or self.sink.closed_by_user or self._stopped_from_outside():
                         break
         except KeyboardInterrupt:  # Ctrl-C a second time: the orderly stop did not come soon enough
             print("swapcam: stopping now", file=sys.stderr)
@@ -326,8 +341,14 @@ class Pipeline:
     def _request_stop(self) -> None:
         """Ctrl-C or SIGTERM: capture no more; the frames already captured are processed and written,
         then the loop ends as at the end of the input."""
+        self._draining = True
         self.stop.set()
         self.captured.close()
+
+    def _stopped_from_outside(self) -> bool:
+        """The ``stop`` event was set by another thread (the studio switching input or model): end now,
+        not after the frames in flight as on Ctrl-C."""
+        return self.stop.is_set() and not self._draining
 
     def _limit_reached(self, started: float) -> bool:
         s = self.settings

@@ -60,7 +60,7 @@ class Settings:
             flag = flag_name(f)
             if value is None:
                 continue
-            kind = _scalar_type(hints[f.name])
+            kind = scalar_type(hints[f.name])
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 object.__setattr__(self, f.name, float(value))
                 value = float(value)
@@ -80,7 +80,7 @@ def flag_name(f: dataclasses.Field) -> str:
     return "--" + (f.metadata.get("flag") or f.name.replace("_", "-"))
 
 
-def _scalar_type(hint: Any) -> type:
+def scalar_type(hint: Any) -> type:
     """``float``, ``int``, ``str`` or ``bool`` from a hint such as ``float`` or ``str | None``."""
     for candidate in (bool, int, float, str):
         if hint is candidate or candidate in getattr(hint, "__args__", ()):
@@ -97,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Settings]) -> None:
     group = parser.add_argument_group(cls.section)
     hints = get_type_hints(cls)
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        kind = _scalar_type(hints[f.name])
+        kind = scalar_type(hints[f.name])
         default = f.default
         help_text = f"{f.metadata['help']} (default: {default})"
         common: dict[str, Any] = {"dest": _dest(cls, f), "default": argparse.SUPPRESS, "help": help_text}

@@ -76,3 +76,23 @@ def run_swapcam(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
 def swapcam_cli():
     """:func:`run_swapcam`, for tests that run the command line."""
     return run_swapcam
+
+
+@pytest.fixture(scope="session")
+def studio_server(tmp_path_factory, inverting_model_path):
+    """A real ``swapcam studio`` (a still synthetic 320×240 input, the inverting model) for the whole session;
+    see tests/studio_server.py. Skips where the studio extra is not installed."""
+    pytest.importorskip("starlette", reason="the studio extra is not installed: pip install -e '.[studio]'")
+    from studio_server import StudioServer
+
+    server = StudioServer(tmp_path_factory.mktemp("studio"), inverting_model_path)
+    yield server
+    server.close()
+
+
+@pytest.fixture()
+def studio(studio_server):
+    """The studio server with its settings back at the start values and streaming."""
+    studio_server.reset()
+    studio_server.wait_for_frames(1)
+    return studio_server

@@ -141,8 +141,9 @@ class AlwaysSwaps(FrameProcessor):
 
     def __init__(self):
         self.keep_original = False
+        self.keep_faces = False
 
-    def _swap_faces(self, image, media_time, clock):
+    def _swap_faces(self, image, media_time, clock, kept):
         return 1
 
 

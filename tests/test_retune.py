@@ -1,0 +1,78 @@
+"""Settings handed to a running stream: the next frame is processed with the new settings, only the
+changed stages are rebuilt, and a change that cannot apply never stops the stream."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from swapcam.realtime.blend import BlendSettings
+from swapcam.realtime.capture import Frame
+from swapcam.realtime.color import ColorSettings
+from swapcam.realtime.live import LiveConfig
+from swapcam.realtime.mask import MaskSettings
+from swapcam.realtime.retune import LiveControl, Retuner, changed_sections
+from swapcam.realtime.stages import StageContext, build_processor
+from swapcam.realtime.swap import Swapper, SwapSettings
+from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+
+START = LiveConfig(color=ColorSettings(mode="none"), blend=BlendSettings(mode="alpha"))
+
+
+@pytest.fixture()
+def tuned(inverting_model_path):
+    """A Retuner around a real processor (inverting model), and a source of synthetic frames."""
+    control = LiveControl(START)
+    context = StageContext(inverting_model_path, still_images=False)
+    processor = build_processor(START, Swapper(inverting_model_path), context, keep_original=True)
+    video = SyntheticVideo(SyntheticSettings(size="320x240", seed=2, motion=0.0))
+
+    def frame(i: int) -> Frame:
+        return Frame(i, video.frame(i).image, 0.0, i / 30)
+
+    yield Retuner(processor, control, START, context), control, frame
+    processor.detector.close()
+
+
+def test_a_change_shows_from_the_next_frame_and_rebuilds_only_its_stage(tuned):
+    retuner, control, frame = tuned
+    before = retuner(frame(0), 320, 240)
+    assert before.faces_swapped == 1
+    assert np.abs(before.image.astype(int) - before.original).max() > 100  # the inverted face shows
+
+    stages = dict(vars(retuner.processor))
+    control.update(lambda cfg: dataclasses.replace(cfg, mask=MaskSettings(opacity=0.0)))
+    after = retuner(frame(1), 320, 240)
+    assert after.faces_swapped == 1
+    assert np.abs(after.image.astype(int) - after.original).max() <= 1  # opacity 0: the camera frame
+    rebuilt = {name for name, stage in vars(retuner.processor).items() if stage is not stages[name]}
+    assert rebuilt == {"masker"}
+    assert retuner.applied is control.config
+
+
+def test_changed_sections_names_each_differing_section():
+    changed = dataclasses.replace(START, mask=MaskSettings(blur=0.1), swap=SwapSettings(morph=0.5))
+    assert changed_sections(START, changed) == ["swap", "mask"]
+    assert changed_sections(START, START) == []
+
+
+def test_a_change_that_cannot_apply_keeps_the_stream_and_says_why(tuned):
+    retuner, control, frame = tuned
+    swapper = retuner.processor.swapper
+    # DirectML exists only on Windows: the rebuild fails here
+    control.update(lambda cfg: dataclasses.replace(cfg, swap=SwapSettings(provider="directml")))
+    result = retuner(frame(0), 320, 240)
+    assert result.faces_swapped == 1 and result.fault is None
+    assert retuner.processor.swapper is swapper
+    assert control.error is not None and control.error.startswith("swap: execution provider directml")
+
+
+def test_a_bad_change_publishes_nothing():
+    control = LiveControl(START)
+
+    def bad(cfg):
+        return dataclasses.replace(cfg, mask=MaskSettings(opacity=2.0))
+
+    with pytest.raises(Exception, match="--opacity 2.0 is out of range"):
+        control.update(bad)
+    assert control.config is START
