@@ -128,9 +128,11 @@ def change_latency(model: str, changes: int, interval_s: float = 0.5) -> Results
     """How many output frames after a change of opacity still show the old value (see module doc)."""
     from swapcam.realtime.live import LiveConfig, LiveRun, run_live
     from swapcam.realtime.output import OutputSettings
+    from swapcam.realtime.provenance import ProvenanceSettings
     from swapcam.realtime.retune import LiveControl
 
-    config = LiveConfig(output=OutputSettings(label=""))
+    # unlabelled and unmarked: a frame shows the change when it equals the camera frame
+    config = LiveConfig(output=OutputSettings(label=""), provenance=ProvenanceSettings(watermark=False))
     control = LiveControl(config)
     shows_camera: list[bool | None] = []  # per output frame; None: no face swapped (tells nothing)
 
