@@ -6,6 +6,7 @@ them run exactly the same code.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from .mask import MaskSettings
 from .occlusion import OcclusionSettings
 from .output import OutputSettings, Sink, Stream
 from .pipeline import Pipeline, PipelineSettings, Processed
-from .provenance import LabelledSink, ProvenanceSettings
+from .provenance import EditingSink, ProvenanceSettings, draw_label
 from .reopen import outage_report
 from .report import peak_rss_mb, summary_lines, write_json_atomic
 from .retune import LiveControl, Retuner
@@ -39,7 +40,7 @@ from .stabilize import StabilizeSettings
 from .stages import StageContext, build_processor
 from .swap import Swapper, SwapSettings
 from .warp import crop_aligned, paste_back
-from .watermark import MarkedSink, Payload, Watermarker, model_fingerprint
+from .watermark import Payload, Watermarker, model_fingerprint
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,11 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         stream = Stream(width, height, source.fps, source.live, path, cfg.capture.loop)
         outputs = open_outputs(run.outputs, stream, cfg.output, log)
         # the label is drawn first, then the mark goes over everything, label included
-        sink: Sink = MarkedSink(outputs, Watermarker(Payload(fingerprint))) if cfg.provenance.watermark else outputs
+        sink: Sink = outputs
+        if cfg.provenance.watermark:
+            sink = EditingSink(sink, Watermarker(Payload(fingerprint)))
         if cfg.output.label:
-            sink = LabelledSink(sink, cfg.output.label)
+            sink = EditingSink(sink, functools.partial(draw_label, text=cfg.output.label))
         size = f"photos, the first {width}x{height}" if still else f"{width}x{height}"
         log(
             f"swapcam: {run.input} ({size} @ {source.fps:.3g} fps, "

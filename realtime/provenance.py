@@ -1,7 +1,7 @@
 """Disclosure label: every frame swapcam outputs says that it was altered, unless turned off.
 
-Pure core: :func:`draw_label` (draws in place). Wrapper: :class:`LabelledSink` labels every frame on
-its way to any sink, so the virtual camera, the window and files all carry it.
+Pure core: :func:`draw_label` (draws in place). Wrapper: :class:`EditingSink` labels (and marks) every
+frame on its way to any sink, so the virtual camera, the window and files all carry it.
 
 The label can be cropped away; the invisible mark (:mod:`.watermark`) and signed recordings
 (:mod:`.signing`) are what :class:`ProvenanceSettings` adds to it.
@@ -9,6 +9,7 @@ The label can be cropped away; the invisible mark (:mod:`.watermark`) and signed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,15 +63,16 @@ def draw_label(image: np.ndarray, text: str) -> None:
     )
 
 
-class LabelledSink:
-    def __init__(self, sink: Sink, text: str):
-        self.sink = sink
-        self.text = text
+class EditingSink:
+    """Changes every frame in place with ``edit`` (the label, the mark) before it reaches ``sink``:
+    once, before the outputs part ways, at the frame's own size (a photo's label lies inside the
+    photo, not on a letterbox border)."""
+
+    def __init__(self, sink: Sink, edit: Callable[[np.ndarray], None]):
+        self.sink, self.edit = sink, edit
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
-        # drawn once, before the outputs part ways, at the frame's own size (a photo's label lies
-        # inside the photo, not on a letterbox border)
-        draw_label(image, self.text)
+        self.edit(image)
         self.sink.write(image, frame)
 
     def close(self) -> None:

@@ -16,7 +16,8 @@ How it works (the README has the user's version):
 
 Pure core: :func:`payload_code`, :func:`render_tile`, :func:`mark_pattern`, :func:`texture_gain`,
 :func:`embed`.
-Wrapper: :class:`MarkedSink` marks every frame on its way to any sink.
+Wrapper: :class:`Watermarker` (one payload, a pattern per frame size); provenance.EditingSink puts it
+on the way to every output.
 
 The key is public (this is open source): the mark tells honest tools that a video came from swapcam;
 it is not a secret that a determined person could not strip or forge.
@@ -28,15 +29,10 @@ import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from numba import njit
-
-if TYPE_CHECKING:
-    from .capture import Frame
-    from .output import Sink
 
 KEY = 0x5C_A3_C0_DE  # seeds the sync and bit patterns; changing it orphans every mark made before
 CELLS = 32  # tile side in cells
@@ -223,21 +219,3 @@ class Watermarker:
                 self._patterns.clear()
             pattern = self._patterns[size] = mark_pattern(size[0], size[1], self._code, self.strength)
         embed(image, pattern, texture_gain(image, self.strength))
-
-
-class MarkedSink:
-    """Marks every frame before it reaches ``sink`` (inside the label's sink: the label is marked too)."""
-
-    def __init__(self, sink: Sink, marker: Watermarker):
-        self.sink, self.marker = sink, marker
-
-    def write(self, image: np.ndarray, frame: Frame) -> None:
-        self.marker(image)
-        self.sink.write(image, frame)
-
-    def close(self) -> None:
-        self.sink.close()
-
-    @property
-    def closed_by_user(self) -> bool:
-        return self.sink.closed_by_user
