@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .capture import IMAGE_SUFFIXES
 from .errors import UserError
 from .watermark import model_fingerprint
-from .watermark_detect import CANDIDATES, CANON_PERIOD, Z_FOUND, Detection, MarkReader, model_z, residual
+from .watermark_detect import CANON_PERIOD, PERIODS_TRIED, Z_FOUND, Detection, MarkReader, model_z, residual
 
 MODEL_SUFFIXES = {".onnx", ".dfm"}
 MODEL_Z = 5.0  # agreement with one of the given models' payloads that names it (1 in 3.5 million by chance)
@@ -32,7 +32,7 @@ MODEL_Z = 5.0  # agreement with one of the given models' payloads that names it 
 def false_alarm(z: float) -> float:
     """The chance that an unmarked video scores ``z`` or more: the Gaussian tail times the number of
     positions and periods tried (the benchmark measures the real rate on unmarked clips)."""
-    hypotheses = (CANDIDATES + 16) * CANON_PERIOD**2  # 16: the expected periods and the fine search
+    hypotheses = PERIODS_TRIED * CANON_PERIOD**2
     return min(1.0, hypotheses * 0.5 * math.erfc(z / math.sqrt(2)))
 
 

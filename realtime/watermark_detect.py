@@ -38,7 +38,14 @@ CANON_CELL = 2
 CANON_PERIOD = CELLS * CANON_CELL  # 64 px
 PERIOD_RANGE = (0.55, 2.6)  # of the nominal period: 4 px cells below 720p, crops, rescales
 Z_FOUND = 6.0
-CANDIDATES = 16  # periods from the autocorrelation tried against the sync pattern (besides 6 expected)
+CANDIDATES = 16  # periods from the autocorrelation tried against the sync pattern (besides the EXPECTED ones)
+# (height as marked / height now, scale since): as marked, 0.5× downscaled, 20 % or 10 % cropped
+# off, such a crop scaled back up
+EXPECTED = ((1.0, 1.0), (2.0, 0.5), (1 / 0.8, 1.0), (1 / 0.9, 1.0), (1.0, 1 / 0.8), (1.0, 1 / 0.9))
+SHARPEN = (0.99, 0.995, 1.005, 1.01)  # the best period's neighbours tried
+# periods a reading tries at most: the autocorrelation's, each expected one as computed and refined,
+# the fine search (the false-alarm estimate of swapcam verify multiplies by it)
+PERIODS_TRIED = CANDIDATES + 2 * len(EXPECTED) + len(SHARPEN)
 PEAK_RADIUS = 3  # canonical px around the peak left out of the background statistics
 HIGHPASS_SIGMA = 2.0  # px at the canonical height: removes the picture's broad shapes, keeps the mark
 
@@ -145,15 +152,13 @@ def expected_periods(height: int) -> list[float]:
     """The mark's period (canonical px) in a frame ``height`` px high as marked, after a 0.5×
     downscale, after 10–20 % cropped off without rescaling, and after such a crop scaled back up."""
     to_canon = CANON_HEIGHT / height
-    cases = [(height, 1.0), (2 * height, 0.5), (height / 0.8, 1.0), (height / 0.9, 1.0)]
-    cases += [(height, 1 / 0.8), (height, 1 / 0.9)]
-    return [CELLS * cell_size(round(marked)) * scale * to_canon for marked, scale in cases]
+    return [CELLS * cell_size(round(height * marked)) * scale * to_canon for marked, scale in EXPECTED]
 
 
 def _sharpen(total: np.ndarray, period: float) -> tuple[float, tuple[int, int], np.ndarray, float]:
     """The best fold within ±1 % of ``period``: a small error in the period blurs the far tiles."""
     best = None
-    for factor in (0.99, 0.995, 1.005, 1.01):
+    for factor in SHARPEN:
         z_here, shift, soft = locate(fold(total, period * factor))
         if best is None or z_here > best[0]:
             best = (z_here, shift, soft, period * factor)

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.provenance import h264  # the codec attacks the benchmark measures
+from benchmarks.provenance import ATTACKS as BENCHMARK_ATTACKS  # the attacks the benchmark measures
+from benchmarks.provenance import h264
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 from swapcam.realtime.watermark import (
     CODE_BITS,
@@ -121,12 +122,10 @@ def test_one_marked_frame_is_enough_for_a_photo(marked):
 ATTACKS = {
     "h264 crf 30": lambda frames: h264(frames, 30, "medium", crf=30),
     "h264 1 Mbit/s": lambda frames: h264(frames, 30, "veryfast", kbit=1000),
-    "0.5x downscale": lambda frames: [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in frames],
-    "jpeg 70": lambda frames: [
-        cv2.imdecode(cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 70])[1], cv2.IMREAD_COLOR) for f in frames
-    ],
+    "0.5x downscale": lambda frames: BENCHMARK_ATTACKS["half"][1](frames, 30),
+    "jpeg 70": lambda frames: BENCHMARK_ATTACKS["jpeg70"][1](frames, 30),
     "brighter, less contrast": lambda frames: [cv2.convertScaleAbs(f, alpha=0.9, beta=38) for f in frames],
-    "10% border crop": lambda frames: [f[36:-36, 64:-64] for f in frames],
+    "10% border crop": lambda frames: BENCHMARK_ATTACKS["crop10"][1](frames, 30),  # 10 % off every side
     "crop, scaled back up": lambda frames: [cv2.resize(f[72:-72, 128:-128], (1280, 720)) for f in frames],
 }
 
