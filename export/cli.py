@@ -9,7 +9,7 @@ import sys
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.settings import add_arguments, from_sources, load_config
 
-from .settings import EXPORT_PRECISIONS, ModelSettings, TrainSettings, listing
+from .settings import EXPORT_PRECISIONS, ModelSettings, PretrainSettings, TrainSettings, listing
 
 
 class ExtractCommand:
@@ -109,6 +109,53 @@ class TrainCommand:
         if result.rank == 0:
             print(
                 f"swapcam train: {result.iterations} iterations, {result.reason}; checkpoint {result.checkpoint}",
+                file=sys.stderr,
+            )
+        return 0
+
+
+class PretrainCommand:
+    help = (
+        "pretrain a base model on many faces (random synthetic people, plus facesets you add) that "
+        "swapcam train --base fine-tunes on a pair in a fraction of the time"
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--out", required=True, metavar="DIR", help="folder: synthetic/ (the rendered pool), run/, base.pt"
+        )
+        parser.add_argument(
+            "--faceset",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="add a faceset to the pool; repeat for several",
+        )
+        parser.add_argument("--resume", action="store_true", help="continue the run in DIR")
+        parser.add_argument("--config", metavar="PATH.toml", help="settings file with [pretrain], [model], [train]")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        add_arguments(parser, PretrainSettings)
+        add_arguments(parser, ModelSettings)
+        add_arguments(parser, TrainSettings)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from .pretrain import pretrain
+
+        config = load_config(args.config)
+        base = pretrain(
+            Path(args.out),
+            [Path(f) for f in args.faceset],
+            from_sources(PretrainSettings, args, config),
+            from_sources(ModelSettings, args, config),
+            from_sources(TrainSettings, args, config),
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+        if base is not None:
+            print(
+                f"swapcam pretrain: wrote {base}: start a pair from it with swapcam train --base {base}",
                 file=sys.stderr,
             )
         return 0
@@ -216,13 +263,20 @@ class EvaluateCommand:
             "(needs the identity extra); repeat for several",
         )
         parser.add_argument("--limit", type=int, default=256, metavar="N", help="faces to use, spread over the faceset")
+        parser.add_argument(
+            "--at",
+            type=int,
+            metavar="PX",
+            help="also measure with the rendering enlarged to PX (as the live loop enlarges it): "
+            "compares models of different resolutions",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         from .evaluate import evaluate, identity_check
 
         if args.limit < 1:
             raise UserError(f"--limit {args.limit} must be at least 1")
-        for line in evaluate(args.model, args.faceset, args.limit).lines():
+        for line in evaluate(args.model, args.faceset, args.limit, at=args.at).lines():
             print(f"swapcam evaluate: {line}")
         # descriptors cost ~0.1 s a face, two per swapped face: 64 give the share to ±6 %
         for check in identity_check(args.model, args.faceset, args.target, min(args.limit, 64)):

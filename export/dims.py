@@ -112,3 +112,11 @@ _preset("demo", "the shipped demo model, 96 px",
 _preset("tiny", "tests, 64 px",
     ModelDims("df", 64, encoder_dims=16, inter_dims=64, decoder_dims=16, mask_dims=8, kernel=3))
 # fmt: on
+
+
+#: preset → the base shipped in the package (``swapcam train --base auto`` starts from it). Shipped
+#: only where it wins clearly: the live base raised held-out PSNR on a real clip by over 1 dB at 10
+#: CPU minutes (benchmarks/RESULTS.md). Made from synthetic people only, by one command:
+#: ``swapcam pretrain --out DIR --preset live --iterations 3600`` (DIR/base.pt.gz is the file).
+SHIPPED_BASES: Registry[str] = Registry("shipped base")
+SHIPPED_BASES.register("live")("base-live.pt.gz")

@@ -13,6 +13,7 @@ face descriptor (the ``identity`` extra) whether each swapped face is nearer the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,23 +94,47 @@ class Evaluation:
     identity: str  # the identity the model renders
     faces: int
     psnr_db: float  # input face vs rendered face over the faceset's hull masks
+    resolution: int  # the model's, where psnr_db is measured
+    at: int | None = None  # a common resolution the rendering was also enlarged to
+    psnr_at_db: float | None = None  # the PSNR there, against the faceset's crop at that size
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"reconstruction PSNR {self.psnr_db:.2f} dB over the face (hull mask) of {self.faces} "
-            f"faces, rendered as {self.identity}"
+            f"faces, rendered as {self.identity} at {self.resolution} px"
         ]
+        if self.psnr_at_db is not None:
+            lines.append(
+                f"enlarged to {self.at} px (bicubic), against the faces at {self.at} px: {self.psnr_at_db:.2f} dB"
+            )
+        return lines
 
 
-def evaluate(model: str | Path, faceset: str | Path, limit: int = 256, batch: int = 16) -> Evaluation:
-    """Run up to ``limit`` faces of ``faceset`` (spread over it) through ``model`` on the CPU."""
+def evaluate(
+    model: str | Path, faceset: str | Path, limit: int = 256, batch: int = 16, at: int | None = None
+) -> Evaluation:
+    """Run up to ``limit`` faces of ``faceset`` (spread over it) through ``model`` on the CPU.
+
+    ``at``: also measure with the rendering enlarged to ``at`` px against the faces at ``at`` px, as
+    the live loop enlarges it onto the camera face: models of different resolutions compare there.
+    """
     swapper = Swapper(model, SwapSettings(provider="cpu"))
     card, opened = swapper.card, Faceset(faceset)
     _check_alignment(opened, card)
+    if at is not None and not swapper.resolution <= at <= opened.info.resolution:
+        raise UserError(
+            f"--at {at} is outside {swapper.resolution}..{opened.info.resolution} px (the model's resolution to "
+            "the faceset's crops): choose a size in that range"
+        )
     faces = faces_from_faceset(opened, swapper.resolution, limit)
     masks = masks_from_faceset(opened, swapper.resolution, limit)
     rendered = _render(swapper, faces, batch)
-    return Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks))
+    evaluation = Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks), swapper.resolution)
+    if at is None:
+        return evaluation
+    enlarged = np.stack([cv2.resize(face, (at, at), interpolation=cv2.INTER_CUBIC) for face in rendered])
+    truth, truth_masks = faces_from_faceset(opened, at, limit), masks_from_faceset(opened, at, limit)
+    return dataclasses.replace(evaluation, at=at, psnr_at_db=masked_psnr(np.clip(enlarged, 0, 1), truth, truth_masks))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from swapcam.realtime.errors import UserError
 from swapcam.realtime.registry import Registry
 from swapcam.realtime.settings import Settings, setting
 
-from .dims import ARCHITECTURES, DEFAULT_PRESET, PRESET_NOTES, PRESETS, ModelDims, flag
+from .dims import ARCHITECTURES, DEFAULT_PRESET, PRESET_NOTES, PRESETS, SHIPPED_BASES, ModelDims, flag
 
 
 def declare(kind: str, descriptions: dict[str, str]) -> Registry[str]:
@@ -99,22 +99,22 @@ class ModelSettings(Settings):
         return dataclasses.replace(dims, **self.overrides())
 
     def resolve(self, saved: dict | None, checkpoint: Path | None) -> tuple[str, ModelDims]:
-        """(preset name, dims) from the preset and overrides, or from the ``model`` entry of a checkpoint
-        being resumed; UserError when the settings ask for a model other than the checkpoint's."""
+        """(preset name, dims) from the preset and overrides, or from the ``model`` entry of the checkpoint
+        being resumed or the base started from; UserError when the settings ask for another model."""
         if saved is None:
             preset = self.preset or DEFAULT_PRESET
             return preset, self.apply(PRESETS.get(preset))
         preset, dims = saved["preset"], ModelDims(**saved["dims"])
         if self.preset is not None and self.preset != preset:
             raise UserError(
-                f"checkpoint {checkpoint} was trained with preset {preset}, not {self.preset}: "
-                "drop --preset to resume it, or train into a new --out"
+                f"{checkpoint} was trained with preset {preset}, not {self.preset}: "
+                f"drop --preset (the model stays {preset}), or start from another one"
             )
         for name, value in self.overrides().items():
             if getattr(dims, name) != value:
                 raise UserError(
-                    f"checkpoint {checkpoint} has {flag(name)} {getattr(dims, name)}, not {value}: drop "
-                    f"{flag(name)} to resume it, or train into a new --out"
+                    f"{checkpoint} has {flag(name)} {getattr(dims, name)}, not {value}: drop "
+                    f"{flag(name)} (the model keeps its own), or start from another one"
                 )
         return preset, dims
 
@@ -125,6 +125,11 @@ class TrainSettings(Settings):
     iterations: int = setting(0, "stop at this iteration count (counted over resumes; 0 = no limit)", low=0)
     minutes: float = setting(0.0, "stop after this many minutes of this session (0 = no limit)", low=0.0)
     batch_size: int = setting(8, "faces per identity per step (per process under torchrun)", low=1, high=1024)
+    base: str = setting(
+        "auto",
+        "what a new run's weights start from: auto (the preset's shipped base, pretrained on synthetic "
+        f"people: {', '.join(SHIPPED_BASES)}; else random), none (random), or a file from swapcam pretrain",
+    )
     lr: float = setting(2e-4, "peak learning rate (AdamW)", low=1e-7, high=1e-1)
     weight_decay: float = setting(0.01, "AdamW weight decay", low=0.0, high=1.0)
     warmup: int = setting(200, "iterations of linear learning-rate warmup", low=0)
@@ -167,3 +172,13 @@ class TrainSettings(Settings):
     )
     checkpoint_every: int = setting(500, "save a checkpoint every N iterations", low=1)
     preview_every: int = setting(200, "write a preview grid every N iterations", low=1)
+
+
+@dataclass(frozen=True)
+class PretrainSettings(Settings):
+    """What goes into the pretraining pool (the model and training settings say how it is trained)."""
+
+    section = "pretrain"
+    identities: int = setting(48, "random synthetic people rendered into the pool (0 = only --faceset)", low=0)
+    faces_per_identity: int = setting(50, "faces extracted of each synthetic person", low=1, high=100_000)
+    first_seed: int = setting(1000, "seed of the first synthetic person; the others count up from it", low=0)

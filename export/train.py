@@ -41,6 +41,7 @@ from swapcam.realtime.errors import UserError
 from swapcam.realtime.files import write_atomic
 from swapcam.realtime.settings import to_dict
 
+from .base import base_path, read_base
 from .coverage import coverage
 from .data import (
     Augmenter,
@@ -54,7 +55,7 @@ from .data import (
     to_tensors,
 )
 from .device import Distributed, choose_device, choose_precision
-from .dims import ModelDims
+from .dims import DEFAULT_PRESET, ModelDims
 from .holdout import Holdout, HoldoutLog
 from .losses import blur_mask, discriminator_loss, generator_gan_loss, reconstruction_losses
 from .models import PatchDiscriminator, SwapModel, build_model
@@ -73,6 +74,7 @@ class TrainRun:
     targets: Sequence[Path]
     out: Path
     resume: Path | None = None  # checkpoint to continue from
+    more_sources: Sequence[Path] = ()  # more facesets of the source side (pretraining's pool)
     holdout: Path | None = None  # source faces kept out of training: their PSNR goes to holdout.csv
     source_name: str | None = None  # model-card names; default: faceset folder names
     target_names: Sequence[str] | None = None
@@ -407,15 +409,40 @@ def _train(
     checkpoint_path = run.out / CHECKPOINT_NAME
     if run.resume is None and checkpoint_path.exists():
         raise UserError(f"{run.out} already holds a training run: add --resume to continue it, or choose a new --out")
+    own_base = settings.base not in ("auto", "none")  # a file the user named
+    if run.resume is not None and own_base:
+        raise UserError("--base starts a new run and --resume continues one: drop --base to resume")
     saved = read_checkpoint(run.resume) if run.resume is not None else None
-    preset, dims = model_settings.resolve(saved["model"] if saved else None, run.resume)
-    source_set, target_sets = open_facesets(run.source, run.targets, dims.resolution)
+    base_file = (
+        None
+        if saved
+        else base_path(settings.base, model_settings.preset or DEFAULT_PRESET, bool(model_settings.overrides()))
+    )
+    base = read_base(base_file) if base_file is not None else None
+    # what the weights start from when not from random: its model and the framing of its crops
+    start = {"model": saved["model"], **saved["card"]} if saved else base
+    start_path = run.resume or base_file
+    preset, dims = model_settings.resolve(start["model"] if start else None, start_path)
+    source_set, others = open_facesets(run.source, [*run.more_sources, *run.targets], dims.resolution)
+    more_sets, target_sets = others[: len(run.more_sources)], others[len(run.more_sources) :]
     info = source_set.info
-    if saved is not None and (saved["card"]["coverage"], saved["card"]["y_offset"]) != (info.coverage, info.y_offset):
-        raise UserError(
-            f"checkpoint {run.resume} was trained on crops of coverage {saved['card']['coverage']}, "
-            f"y offset {saved['card']['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: "
-            "resume with facesets extracted like the first ones"
+    if start is not None and (start["coverage"], start["y_offset"]) != (info.coverage, info.y_offset):
+        if base is not None and not own_base:  # the shipped base does not fit: train from random, say so
+            tqdm.write(
+                f"swapcam train: the shipped base was pretrained on crops of coverage {base['coverage']}, y offset "
+                f"{base['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: starting from random weights"
+            )
+            start = base = None
+        else:
+            raise UserError(
+                f"{start_path} was trained on crops of coverage {start['coverage']}, y offset {start['y_offset']}, "
+                f"these facesets have {info.coverage}, {info.y_offset}: use facesets extracted with --coverage "
+                f"{start['coverage']} --y-offset {start['y_offset']}"
+            )
+    if base is not None:
+        tqdm.write(
+            f"swapcam train: starting from the base {base_file} ({base['faces']} faces, {base['iterations']} "
+            "iterations; --base none starts from random weights)"
         )
     target_names = list(run.target_names or [t.folder.name for t in target_sets])
     if len(target_names) != len(target_sets):
@@ -426,7 +453,9 @@ def _train(
     if saved is not None:
         trainer.load_state(saved)
         iteration = int(saved["iteration"])
-    source_pool = FacePool([source_set], dims.resolution, settings.uniform_yaw)
+    elif base is not None:
+        trainer.model.load_state_dict(base["weights"])
+    source_pool = FacePool([source_set, *more_sets], dims.resolution, settings.uniform_yaw)
     target_pool = FacePool(target_sets, dims.resolution, settings.uniform_yaw)
     dataset = PairDataset(source_pool, target_pool, settings.ct, settings.seed, dist.rank)
     loader = make_loader(
@@ -436,6 +465,15 @@ def _train(
         settings.workers,
         pin_memory=device.type == "cuda",
     )
+    training_data = {
+        "source_faces": len(source_pool),
+        "target_faces": len(target_pool),
+        "target_facesets": len(target_sets),
+    }
+    if base is not None:
+        training_data.update(base_faces=base["faces"], base_iterations=base["iterations"])
+    if saved is not None:  # a resumed fine-tuning keeps saying what it started from
+        training_data = {**saved["card"]["training_data"], **training_data}
     card = {
         "resolution": dims.resolution,
         "coverage": info.coverage,
@@ -443,11 +481,7 @@ def _train(
         "preset": preset,
         "architecture": dims.arch,
         "identities": [run.source_name or source_set.folder.name, *target_names],
-        "training_data": {
-            "source_faces": len(source_pool),
-            "target_faces": len(target_pool),
-            "target_facesets": len(target_sets),
-        },
+        "training_data": training_data,
     }
 
     def checkpoint() -> None:

@@ -100,3 +100,23 @@ def test_faceset_report_cli(facesets, tmp_path, swapcam_cli):
     assert ok.stdout.startswith("swapcam faceset-report: ") and plot.stat().st_size > 10_000
     bad = swapcam_cli("faceset-report", str(facesets["ada"]), str(tmp_path / "none"))
     assert bad.returncode == 2 and "is not a faceset" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_psnr_at_a_common_resolution_counts_what_enlarging_loses(facesets, tmp_path):
+    import cv2
+
+    card = ModelCard(resolution=64, coverage=2.2, preset="test", architecture="none", identities=("ada",))
+    path = tmp_path / "same.onnx"
+    onnx.save(_passthrough_model(64, card), str(path))
+    result = evaluate(path, facesets["ada"], limit=6, at=128)
+    # the model gives its 64 px input back: perfect at 64 px, and at 128 px exactly the loss of 64 px
+    small = faces_from_faceset(facesets["ada"], 64, limit=6)
+    enlarged = np.stack([cv2.resize(f, (128, 128), interpolation=cv2.INTER_CUBIC) for f in small]).clip(0, 1)
+    truth = faces_from_faceset(facesets["ada"], 128, limit=6).astype(np.float64)
+    masks = masks_from_faceset(facesets["ada"], 128, limit=6).astype(np.float64)
+    expected_mse = (masks * (enlarged - truth) ** 2).sum() / (masks.sum() * 3)
+    assert result.psnr_db > 100 and result.at == 128
+    assert result.psnr_at_db == pytest.approx(-10 * np.log10(expected_mse), abs=1e-3)
+    assert 20 < result.psnr_at_db < 45 and "enlarged to 128 px" in result.lines()[1]
+    with pytest.raises(UserError, match="--at 512 is outside 64..128 px"):
+        evaluate(path, facesets["ada"], limit=6, at=512)
