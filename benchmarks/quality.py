@@ -8,6 +8,7 @@ folder of lossless frames, every frame processed) for each case and scores it wi
   synthetic identity bo, over bo (a self-swap) and over ada (a cross swap);
 * real clips of ../shared/media when present: a self-swap model per clip of
   :data:`benchmarks.quality_data.SELF_SWAP_CLIPS`, over its held-out 20 % and over the camera clips;
+  and the demo model over the camera clips (what ``swapcam live`` without ``--model`` shows a real face);
 * any clip given with ``--clip``: a self-swap of its last 20 % by a model trained on its first 80 %.
 
 Writes the scores to results.json/.md and a contact sheet (input | output, three frames a case, the
@@ -156,6 +157,7 @@ def synthetic_cases(cache: Path, frames: int) -> tuple[list[Case], dict[str, Pat
         if not path.exists():
             video = SyntheticVideo(settings)
             rendered = [video.frame(i) for i in range(count)]
+            path.parent.mkdir(parents=True, exist_ok=True)  # a new cache: the occluders are saved first
             if settings.occluder != "none":
                 np.save(
                     path.with_name(path.name + ".occluders.npy"),
@@ -229,6 +231,8 @@ def run(
         real_cases = data.cases(sources, cameras, wanted)
         cases += real_cases
         source_frames.update({case.source: data.source_frames(case.source) for case in real_cases})
+        # the demo renders bo: its reference frames are the synthetic ones above
+        cases += [data.demo_case(camera) for camera in cameras if wanted(f"demo→{camera}")]
         cases += [data.clip_case(Path(clip)) for clip in clips]
     judge = IdentityJudge() if _identity_available() else None
     results: Results = {"live_args": live_args, "identity": judge is not None, "cases": {}}

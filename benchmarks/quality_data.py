@@ -233,6 +233,14 @@ class QualityData:
                     cases.append(Case(case, "cross", name, camera, frames, model, camera_fps))
         return cases
 
+    def demo_case(self, camera: str) -> Case:
+        """The shipped demo model (it renders synthetic bo) over a real camera clip: what a new user
+        sees first on their own camera, since ``swapcam live`` without ``--model`` runs it."""
+        from swapcam.realtime.demo import DEMO_MODEL
+
+        frames, fps = self.camera_frames(camera)
+        return Case(f"demo→{camera}", "cross", "bo", camera, frames, DEMO_MODEL, fps)
+
     def clip_case(self, path: Path) -> Case:
         """A self-swap of any clip: a model trained on its first 80 %, run over the last 20 %."""
         if not path.is_file():
