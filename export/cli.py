@@ -122,7 +122,7 @@ class PretrainCommand:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "--out", required=True, metavar="DIR", help="folder: synthetic/ (the rendered pool), run/, base.pt"
+            "--out", required=True, metavar="DIR", help="folder: synthetic/ (the rendered pool), run/, base.pt.gz"
         )
         parser.add_argument(
             "--faceset",

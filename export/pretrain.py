@@ -76,7 +76,7 @@ def pretrain(
     resume: bool = False,
     progress: bool = True,
 ) -> Path | None:
-    """Render the pool, train on it (every faceset on both sides), write OUT/base.pt; its path, or
+    """Render the pool, train on it (every faceset on both sides), write OUT/base.pt.gz; its path, or
     None on a non-writing rank under torchrun."""
     run_dir = out / "run"
     if (run_dir / CHECKPOINT_NAME).exists() and not resume:
