@@ -149,3 +149,11 @@ def test_auto_trains_from_random_weights_when_the_shipped_base_does_not_fit(face
     train(run, ModelSettings(), QUICK.replace(iterations=1))
     assert "starting from random weights" in capsys.readouterr().out
     assert "base_faces" not in read_checkpoint(tmp_path / "wide" / "checkpoint.pt")["card"]["training_data"]
+
+
+def test_cli_pretrain_with_an_empty_pool_is_one_line(tmp_path, swapcam_cli):
+    result = swapcam_cli("pretrain", "--out", str(tmp_path / "base"), "--identities", "0", "--preset", "tiny")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.endswith("the pool is empty: keep --identities above 0 or add --faceset DIR")
+    assert not (tmp_path / "base" / "base.pt.gz").exists()
