@@ -27,8 +27,9 @@ BASE_FORMAT = "swapcam-base-1"
 WEIGHTS = Path(__file__).with_name("weights")
 
 
-def base_state(checkpoint: dict, pool_faces: int) -> dict:
-    """A base file's contents from a pretraining checkpoint: fp16 weights, the model, the framing."""
+def base_state(checkpoint: dict) -> dict:
+    """A base file's contents from a pretraining checkpoint: fp16 weights, the model, the framing,
+    and the pool's size (pretraining puts every face of the pool on the source side)."""
     card = checkpoint["card"]
     return {
         "format": BASE_FORMAT,
@@ -36,7 +37,7 @@ def base_state(checkpoint: dict, pool_faces: int) -> dict:
         "weights": {k: v.half() if v.is_floating_point() else v for k, v in checkpoint["weights"].items()},
         "coverage": card["coverage"],
         "y_offset": card["y_offset"],
-        "faces": pool_faces,
+        "faces": card["training_data"]["source_faces"],
         "iterations": int(checkpoint["iteration"]),
     }
 

@@ -22,7 +22,6 @@ from swapcam.realtime.errors import UserError
 
 from .base import base_state, write_base
 from .extract import ExtractSettings, extract
-from .faceset import Faceset
 from .settings import ModelSettings, PretrainSettings, TrainSettings
 from .train import CHECKPOINT_NAME, TrainRun, read_checkpoint, train
 
@@ -99,7 +98,6 @@ def pretrain(
     result = train(run, model_settings, train_settings)
     if result.rank != 0:
         return None
-    faces = sum(len(Faceset(path)) for path in pool)
     path = out / BASE_NAME
-    write_base(path, base_state(read_checkpoint(result.checkpoint), faces))
+    write_base(path, base_state(read_checkpoint(result.checkpoint)))
     return path

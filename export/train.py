@@ -426,10 +426,11 @@ def _train(
     source_set, others = open_facesets(run.source, [*run.more_sources, *run.targets], dims.resolution)
     more_sets, target_sets = others[: len(run.more_sources)], others[len(run.more_sources) :]
     info = source_set.info
+    start_note = None  # what the weights start from, said once by the writing process
     if start is not None and (start["coverage"], start["y_offset"]) != (info.coverage, info.y_offset):
         if base is not None and not own_base:  # the shipped base does not fit: train from random, say so
-            tqdm.write(
-                f"swapcam train: the shipped base was pretrained on crops of coverage {base['coverage']}, y offset "
+            start_note = (
+                f"the shipped base was pretrained on crops of coverage {base['coverage']}, y offset "
                 f"{base['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: starting from random weights"
             )
             start = base = None
@@ -440,8 +441,8 @@ def _train(
                 f"{start['coverage']} --y-offset {start['y_offset']}"
             )
     if base is not None:
-        tqdm.write(
-            f"swapcam train: starting from the base {base_file} ({base['faces']} faces, {base['iterations']} "
+        start_note = (
+            f"starting from the base {base_file} ({base['faces']} faces, {base['iterations']} "
             "iterations; --base none starts from random weights)"
         )
     target_names = list(run.target_names or [t.folder.name for t in target_sets])
@@ -497,6 +498,8 @@ def _train(
         save_checkpoint(checkpoint_path, state)
 
     writer = dist.rank == 0
+    if writer and start_note is not None:
+        tqdm.write(f"swapcam train: {start_note}")
     if writer and saved is None:  # what the source lacks, said before the hours of training, not after
         for line in coverage(source_set, target_sets).gap_lines():
             tqdm.write(f"swapcam train: coverage: {line} (swapcam faceset-report draws it)")
