@@ -10,7 +10,9 @@
    which find other scales in 0.55–2.6× the nominal period; the best one is refined within ±1 %.
    The autocorrelation alone is not enough: a codec's block grid or lines of text repeat too.
 3. **Position**: the residual is resampled so a tile is 64 px, folded onto one tile (summed over
-   all tiles) and cross-correlated with the sync pattern over every cyclic shift (FFT). The peak's
+   all tiles), whitened (its spectrum flattened: what is left of the picture weighs no more at one
+   frequency than at another) and cross-correlated with the sync pattern over every cyclic shift
+   (FFT). The peak's
    height in standard deviations of the whole correlation surface is the score ``z``; a crop moves
    the peak, it does not lower it.
 4. **Payload**: at the peak's shift, each coded bit is the sign of the correlation with its own
@@ -19,7 +21,8 @@
 ``z`` ≥ :data:`Z_FOUND` means found. On unmarked video the best of the 4096 shifts of the ~30
 periods tried scores about 4 (benchmarks/provenance.py measures the false-positive rate).
 
-Pure core: :func:`residual`, :func:`candidate_periods`, :func:`fold`, :func:`locate`, :func:`detect`.
+Pure core: :func:`residual`, :func:`candidate_periods`, :func:`fold`, :func:`whiten`, :func:`locate`,
+:func:`detect`.
 Wrapper: :class:`MarkReader`.
 """
 
@@ -48,6 +51,7 @@ SHARPEN = (0.99, 0.995, 1.005, 1.01)  # the best period's neighbours tried
 PERIODS_TRIED = CANDIDATES + 2 * len(EXPECTED) + len(SHARPEN)
 PEAK_RADIUS = 3  # canonical px around the peak left out of the background statistics
 HIGHPASS_SIGMA = 2.0  # px at the canonical height: removes the picture's broad shapes, keeps the mark
+WHITEN_SIGMA = 1.0  # frequency bins: how locally the folded tile's spectrum is flattened (see whiten)
 
 
 @dataclass(frozen=True)
@@ -186,9 +190,26 @@ def fold(total: np.ndarray, period: float) -> np.ndarray:
     return padded.reshape(padded.shape[0] // p, p, padded.shape[1] // p, p).sum(axis=(0, 2))
 
 
+def whiten(folded: np.ndarray) -> np.ndarray:
+    """A folded tile (K, K) float32 with a flat spectrum: each frequency divided by the local mean of
+    the spectrum's magnitude (Gaussian, WHITEN_SIGMA bins).
+
+    What is left of the picture after the high-pass is far from white noise: broad shapes and the
+    codec's blocks put most of its energy into a few frequencies, and there it drowns the mark's
+    share. Dividing by the magnitude weighs every frequency by how little picture it carries (the
+    mark is too faint to change the magnitude), so the sync correlation hears the mark wherever it
+    survived; on real clips after H.264 → 0.5× → H.264 it raised the median z from 8.6 to 15, and on
+    unmarked clips the background becomes closer to Gaussian (highest z 5.8 → 5.3)."""
+    spectrum = np.fft.rfft2(folded)
+    magnitude = cv2.GaussianBlur(np.abs(spectrum).astype(np.float32), (0, 0), WHITEN_SIGMA) + 1e-6
+    return np.fft.irfft2(spectrum / magnitude, folded.shape).astype(np.float32)
+
+
 def locate(folded: np.ndarray) -> tuple[float, tuple[int, int], np.ndarray]:
-    """The sync pattern's peak in a folded tile: its z score, its (dy, dx) shift and the 48 soft bits."""
+    """The sync pattern's peak in a folded tile (whitened first): its z score, its (dy, dx) shift and
+    the 48 soft bits."""
     sync_spectrum, bit_tiles = _canonical_key()
+    folded = whiten(folded)
     surface = np.fft.irfft2(np.fft.rfft2(folded) * sync_spectrum, folded.shape)
     index = int(np.argmax(surface))
     dy, dx = divmod(index, surface.shape[1])
