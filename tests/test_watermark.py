@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.provenance import ATTACKS as BENCHMARK_ATTACKS  # the attacks the benchmark measures
 from benchmarks.provenance import h264
+from swapcam.realtime import watermark_detect
 from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
 from swapcam.realtime.watermark import (
     CODE_BITS,
@@ -17,12 +18,14 @@ from swapcam.realtime.watermark import (
     decode_code,
     embed,
     embed_reference,
+    key_patterns,
     mark_pattern,
     model_fingerprint,
     payload_code,
+    render_tile,
     texture_gain,
 )
-from swapcam.realtime.watermark_detect import Z_FOUND, MarkReader, model_z
+from swapcam.realtime.watermark_detect import CANON_CELL, CANON_PERIOD, Z_FOUND, MarkReader, locate, model_z
 
 PAYLOAD = Payload(0xC0FFEE)
 
@@ -106,6 +109,20 @@ def test_found_with_its_payload_in_one_second(marked):
     assert detection.found and detection.z > 2 * Z_FOUND
     assert detection.payload == PAYLOAD
     assert abs(detection.period - 64) < 0.5  # 4 px cells at 720p: 2 px at the 360 px it is read at
+
+
+def test_whitening_finds_a_mark_under_strong_periodic_detail(monkeypatch):
+    """A faint sync tile under a picture whose leftover detail sits at a few strong frequencies (a
+    codec's grid, stripes): found with the spectrum flattened, lost in the raw correlation."""
+    sync, _ = key_patterns()
+    tile = np.roll(render_tile(sync, CANON_CELL), (5, 9), axis=(0, 1))
+    y, x = np.mgrid[0:CANON_PERIOD, 0:CANON_PERIOD].astype(np.float32) * (2 * np.pi / CANON_PERIOD)
+    picture = 8 * np.cos(3 * x) + 6 * np.cos(8 * y) + 4 * np.cos(5 * x + 11 * y)
+    folded = (0.2 * tile + picture + np.random.default_rng(1).normal(0, 1, tile.shape)).astype(np.float32)
+    z, shift, _ = locate(folded)
+    assert z >= 1.5 * Z_FOUND and shift == (5, 9)
+    monkeypatch.setattr(watermark_detect, "whiten", lambda tile: tile)
+    assert locate(folded)[0] < Z_FOUND - 1
 
 
 def test_not_found_in_unmarked_video(clip):
