@@ -21,7 +21,7 @@ import torch
 from swapcam.realtime.errors import UserError
 from swapcam.realtime.files import write_atomic
 
-from .dims import SHIPPED_BASES
+from .dims import BASE_AUTO, BASE_NONE, SHIPPED_BASES
 
 BASE_FORMAT = "swapcam-base-1"
 WEIGHTS = Path(__file__).with_name("weights")
@@ -73,8 +73,8 @@ def read_base(path: Path) -> dict:
 def base_path(choice: str, preset: str, custom_dims: bool) -> Path | None:
     """The base file ``--base`` names: None for ``none``, and for ``auto`` when the preset has no
     shipped base or its dims were changed (the shipped base has the preset's own)."""
-    if choice == "none":
+    if choice == BASE_NONE:
         return None
-    if choice == "auto":
+    if choice == BASE_AUTO:
         return None if custom_dims or preset not in SHIPPED_BASES else WEIGHTS / SHIPPED_BASES.get(preset)
     return Path(choice)

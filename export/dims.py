@@ -120,3 +120,10 @@ _preset("tiny", "tests, 64 px",
 #: ``swapcam pretrain --out DIR --preset live --iterations 3600`` (DIR/base.pt.gz is the file).
 SHIPPED_BASES: Registry[str] = Registry("shipped base")
 SHIPPED_BASES.register("live")("base-live.pt.gz")
+#: ``--base``'s two names (anything else names a base file): the preset's shipped base, or random weights
+BASE_AUTO, BASE_NONE = "auto", "none"
+
+
+def names_base_file(choice: str) -> bool:
+    """Whether a ``--base`` value names a file of the user's rather than auto or none."""
+    return choice not in (BASE_AUTO, BASE_NONE)

@@ -21,6 +21,7 @@ from pathlib import Path
 from swapcam.realtime.errors import UserError
 
 from .base import base_state, write_base
+from .dims import BASE_AUTO, BASE_NONE
 from .extract import ExtractSettings, extract
 from .settings import ModelSettings, PretrainSettings, TrainSettings
 from .train import CHECKPOINT_NAME, TrainRun, read_checkpoint, train
@@ -80,8 +81,8 @@ def pretrain(
     run_dir = out / "run"
     if (run_dir / CHECKPOINT_NAME).exists() and not resume:
         raise UserError(f"{out} already holds a pretraining run: add --resume to continue it, or choose a new --out")
-    if train_settings.base == "auto":  # the pool is learned from random weights unless a base is named
-        train_settings = train_settings.replace(base="none")
+    if train_settings.base == BASE_AUTO:  # the pool is learned from random weights unless a base is named
+        train_settings = train_settings.replace(base=BASE_NONE)
     _, dims = model_settings.resolve(None, None)
     pool = build_pool(out, settings, facesets, max(256, 2 * dims.resolution), progress)
     names = [path.name for path in pool]

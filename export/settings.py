@@ -24,7 +24,17 @@ from swapcam.realtime.errors import UserError
 from swapcam.realtime.registry import Registry
 from swapcam.realtime.settings import Settings, setting
 
-from .dims import ARCHITECTURES, DEFAULT_PRESET, PRESET_NOTES, PRESETS, SHIPPED_BASES, ModelDims, flag
+from .dims import (
+    ARCHITECTURES,
+    BASE_AUTO,
+    BASE_NONE,
+    DEFAULT_PRESET,
+    PRESET_NOTES,
+    PRESETS,
+    SHIPPED_BASES,
+    ModelDims,
+    flag,
+)
 
 
 def declare(kind: str, descriptions: dict[str, str]) -> Registry[str]:
@@ -126,9 +136,9 @@ class TrainSettings(Settings):
     minutes: float = setting(0.0, "stop after this many minutes of this session (0 = no limit)", low=0.0)
     batch_size: int = setting(8, "faces per identity per step (per process under torchrun)", low=1, high=1024)
     base: str = setting(
-        "auto",
-        "what a new run's weights start from: auto (the preset's shipped base, pretrained on synthetic "
-        f"people: {', '.join(SHIPPED_BASES)}; else random), none (random), or a file from swapcam pretrain",
+        BASE_AUTO,
+        f"what a new run's weights start from: {BASE_AUTO} (the preset's shipped base, pretrained on synthetic "
+        f"people: {', '.join(SHIPPED_BASES)}; else random), {BASE_NONE} (random), or a file from swapcam pretrain",
     )
     lr: float = setting(2e-4, "peak learning rate (AdamW)", low=1e-7, high=1e-1)
     weight_decay: float = setting(0.01, "AdamW weight decay", low=0.0, high=1.0)

@@ -55,7 +55,8 @@ from .data import (
     to_tensors,
 )
 from .device import Distributed, choose_device, choose_precision
-from .dims import DEFAULT_PRESET, ModelDims
+from .dims import DEFAULT_PRESET, ModelDims, names_base_file
+from .faceset import FacesetInfo
 from .holdout import Holdout, HoldoutLog
 from .losses import blur_mask, discriminator_loss, generator_gan_loss, reconstruction_losses
 from .models import PatchDiscriminator, SwapModel, build_model
@@ -403,13 +404,28 @@ def train(run: TrainRun, model_settings: ModelSettings, settings: TrainSettings)
             torch_dist.destroy_process_group()
 
 
+def _framing_fits(start: dict, info: FacesetInfo, start_path: Path, shipped: bool) -> bool:
+    """Whether the crops a run's start point (checkpoint or base) was trained on frame faces as the
+    facesets do. A shipped base that does not fit is dropped (False: the caller trains from random
+    weights); a file the user named that does not fit is an error."""
+    if (start["coverage"], start["y_offset"]) == (info.coverage, info.y_offset):
+        return True
+    if shipped:
+        return False
+    raise UserError(
+        f"{start_path} was trained on crops of coverage {start['coverage']}, y offset {start['y_offset']}, "
+        f"these facesets have {info.coverage}, {info.y_offset}: use facesets extracted with --coverage "
+        f"{start['coverage']} --y-offset {start['y_offset']}"
+    )
+
+
 def _train(
     run: TrainRun, model_settings: ModelSettings, settings: TrainSettings, dist: Distributed, device: torch.device
 ) -> TrainResult:
     checkpoint_path = run.out / CHECKPOINT_NAME
     if run.resume is None and checkpoint_path.exists():
         raise UserError(f"{run.out} already holds a training run: add --resume to continue it, or choose a new --out")
-    own_base = settings.base not in ("auto", "none")  # a file the user named
+    own_base = names_base_file(settings.base)
     if run.resume is not None and own_base:
         raise UserError("--base starts a new run and --resume continues one: drop --base to resume")
     saved = read_checkpoint(run.resume) if run.resume is not None else None
@@ -427,19 +443,13 @@ def _train(
     more_sets, target_sets = others[: len(run.more_sources)], others[len(run.more_sources) :]
     info = source_set.info
     start_note = None  # what the weights start from, said once by the writing process
-    if start is not None and (start["coverage"], start["y_offset"]) != (info.coverage, info.y_offset):
-        if base is not None and not own_base:  # the shipped base does not fit: train from random, say so
-            start_note = (
-                f"the shipped base was pretrained on crops of coverage {base['coverage']}, y offset "
-                f"{base['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: starting from random weights"
-            )
-            start = base = None
-        else:
-            raise UserError(
-                f"{start_path} was trained on crops of coverage {start['coverage']}, y offset {start['y_offset']}, "
-                f"these facesets have {info.coverage}, {info.y_offset}: use facesets extracted with --coverage "
-                f"{start['coverage']} --y-offset {start['y_offset']}"
-            )
+    shipped = base is not None and not own_base
+    if start is not None and start_path is not None and not _framing_fits(start, info, start_path, shipped):
+        start_note = (
+            f"the shipped base was pretrained on crops of coverage {start['coverage']}, y offset "
+            f"{start['y_offset']}, these facesets have {info.coverage}, {info.y_offset}: starting from random weights"
+        )
+        start = base = None
     if base is not None:
         start_note = (
             f"starting from the base {base_file} ({base['faces']} faces, {base['iterations']} "
