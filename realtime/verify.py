@@ -221,4 +221,5 @@ def _manifest_line(c2pa: dict[str, Any] | None | str) -> str:
     state = "signature and content hashes valid" if c2pa["valid"] else f"INVALID: {', '.join(c2pa['problems'])}"
     trust = "signer trusted" if c2pa["trusted"] else "signer not in a trust list (give --trust ROOTS.pem)"
     altered = "says AI-altered" if c2pa["ai_altered"] else "does not say AI-altered"
-    return f"C2PA: signed by {c2pa['signed_by']!r} ({c2pa['issuer']}); {altered}: {actions}; {state}; {trust}"
+    issuer = f" ({c2pa['issuer']})" if c2pa["issuer"] else ""  # the certificate's organisation, when it names one
+    return f"C2PA: signed by {c2pa['signed_by']!r}{issuer}; {altered}: {actions}; {state}; {trust}"

@@ -182,3 +182,19 @@ def test_signing_settings_are_checked_before_streaming(certificates, inverting_m
     with pytest.raises(UserError, match="signs file recordings"):
         config = LiveConfig(provenance=ProvenanceSettings(sign_cert=cert, sign_key=key))
         run_live(LiveRun(INPUT, inverting_model_path, "null", config), log=lambda line: None)
+
+
+def test_manifest_line_names_the_organisation_only_when_the_certificate_has_one():
+    from swapcam.realtime.verify import _manifest_line
+
+    manifest = {
+        "valid": True,
+        "trusted": False,
+        "signed_by": "a signer",
+        "issuer": None,
+        "actions": [{"action": "c2pa.edited", "digitalSourceType": "trainedAlgorithmicMedia"}],
+        "ai_altered": True,
+        "problems": [],
+    }
+    assert _manifest_line(manifest).startswith("C2PA: signed by 'a signer'; says AI-altered")
+    assert "signed by 'a signer' (Studio A);" in _manifest_line({**manifest, "issuer": "Studio A"})
