@@ -19,7 +19,8 @@
    pattern; the CRC-16 and the tag must agree, or no payload is reported.
 
 ``z`` ≥ :data:`Z_FOUND` means found. On unmarked video the best of the 4096 shifts of the ~30
-periods tried scores about 4 (benchmarks/provenance.py measures the false-positive rate).
+periods tried scores about 4.5, at most 5.6 over 1,342 one-second windows of real clips, attacked
+or not (benchmarks/provenance.py measures the false-positive rate).
 
 Pure core: :func:`residual`, :func:`candidate_periods`, :func:`fold`, :func:`whiten`, :func:`locate`,
 :func:`detect`.
