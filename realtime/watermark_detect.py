@@ -12,9 +12,8 @@
 3. **Position**: the residual is resampled so a tile is 64 px, folded onto one tile (summed over
    all tiles), whitened (its spectrum flattened: what is left of the picture weighs no more at one
    frequency than at another) and cross-correlated with the sync pattern over every cyclic shift
-   (FFT). The peak's
-   height in standard deviations of the whole correlation surface is the score ``z``; a crop moves
-   the peak, it does not lower it.
+   (FFT). The peak's height in standard deviations of the whole correlation surface is the score
+   ``z``; a crop moves the peak, it does not lower it.
 4. **Payload**: at the peak's shift, each coded bit is the sign of the correlation with its own
    pattern; the CRC-16 and the tag must agree, or no payload is reported.
 
