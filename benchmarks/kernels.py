@@ -14,9 +14,9 @@ from functools import partial
 import cv2
 import numpy as np
 
-from swapcam.realtime.color import COLOR_TRANSFERS
-from swapcam.realtime.timing import median_ms
-from swapcam.realtime.warp import crop_aligned, paste_back
+from swapcam.realtime.core.timing import median_ms
+from swapcam.realtime.stages.color import COLOR_TRANSFERS
+from swapcam.realtime.stages.warp import crop_aligned, paste_back
 
 from .common import Results
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from swapcam.export.dims import PRESETS
 from swapcam.export.settings import EXPORT_PRECISIONS
-from swapcam.realtime.timing import median_ms
+from swapcam.realtime.core.timing import median_ms
 
 from .common import Results
 
@@ -39,7 +39,7 @@ def preset_graph(preset: str, precision: str = "fp32"):
 def _gpu_providers() -> list[str]:
     import onnxruntime as ort
 
-    from swapcam.realtime.swap import AUTO_ORDER, PROVIDERS
+    from swapcam.realtime.stages.swap import AUTO_ORDER, PROVIDERS
 
     available = ort.get_available_providers()
     return [
@@ -50,7 +50,7 @@ def _gpu_providers() -> list[str]:
 
 
 def _ms_per_face(graph, provider: str, threads: int, repeat: int) -> float:
-    from swapcam.realtime.swap import Swapper, SwapSettings, run_swap
+    from swapcam.realtime.stages.swap import Swapper, SwapSettings, run_swap
 
     swapper = Swapper(graph, SwapSettings(provider=provider, threads=threads))
     res = swapper.io.resolution
@@ -63,7 +63,7 @@ def run(quick: bool) -> Results:
         import torch  # noqa: F401
     except ImportError:
         return {"skipped": "torch is not installed: pip install 'swapcam[train]' to time the presets"}
-    from swapcam.realtime.modelinfo import count_flops
+    from swapcam.realtime.stages.modelinfo import count_flops
 
     repeat = 10 if quick else 50
     gpus = [] if quick else _gpu_providers()

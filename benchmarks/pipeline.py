@@ -103,7 +103,7 @@ def _default_model(folder: Path) -> Path:
 
         graph = preset_graph("live")
     except ImportError:
-        from swapcam.realtime.demo import DEMO_MODEL
+        from swapcam.realtime.run.demo import DEMO_MODEL
 
         return DEMO_MODEL
     import onnx

@@ -117,7 +117,7 @@ def fill(frame: np.ndarray) -> np.ndarray:
 
 def clips(quick: bool) -> Iterable[tuple[str, list[np.ndarray], float]]:
     """(name, 720p frames, fps): synthetic identities, then every real clip there is."""
-    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+    from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
     seconds = 2 if quick else 6
     for identity in ("ada",) if quick else ("ada", "bo"):
@@ -139,10 +139,11 @@ def clips(quick: bool) -> Iterable[tuple[str, list[np.ndarray], float]]:
 
 def swap(frames: list[np.ndarray], fps: float, folder: Path) -> list[np.ndarray]:
     """The pipeline's output for ``frames`` (demo model, label on, mark off): lossless FFV1 in, every frame."""
-    from swapcam.realtime.capture import CaptureSettings
-    from swapcam.realtime.demo import DEMO_MODEL
-    from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-    from swapcam.realtime.provenance import ProvenanceSettings
+    from swapcam.realtime.provenance.label import ProvenanceSettings
+    from swapcam.realtime.run.config import LiveConfig
+    from swapcam.realtime.run.demo import DEMO_MODEL
+    from swapcam.realtime.run.live import LiveRun, run_live
+    from swapcam.realtime.sources.base import CaptureSettings
 
     path = folder / "input.mkv"
     with av.open(str(path), "w") as container:
@@ -162,7 +163,7 @@ def swap(frames: list[np.ndarray], fps: float, folder: Path) -> list[np.ndarray]
 
 def windows(frames: list[np.ndarray], per_window: int) -> list:
     """One :class:`Detection` per whole window of ``per_window`` frames."""
-    from swapcam.realtime.watermark_detect import MarkReader
+    from swapcam.realtime.provenance.watermark_detect import MarkReader
 
     found, reader = [], MarkReader()
     for frame in frames:
@@ -251,9 +252,9 @@ class Tally:
 
 
 def run(quick: bool, out: Path) -> Results:
-    from swapcam.realtime.demo import DEMO_MODEL
-    from swapcam.realtime.watermark import Payload, Watermarker, model_fingerprint
-    from swapcam.realtime.watermark_detect import Z_FOUND
+    from swapcam.realtime.provenance.watermark import Payload, Watermarker, model_fingerprint
+    from swapcam.realtime.provenance.watermark_detect import Z_FOUND
+    from swapcam.realtime.run.demo import DEMO_MODEL
 
     fingerprint = model_fingerprint(DEMO_MODEL)
     marker = Watermarker(Payload(fingerprint))

@@ -1,6 +1,6 @@
 """Quality: how real the output of ``swapcam live`` looks, scored frame by frame against its input.
 
-Runs the real pipeline (:func:`swapcam.realtime.live.run_live`, what ``swapcam live`` runs, over a
+Runs the real pipeline (:func:`swapcam.realtime.run.live.run_live`, what ``swapcam live`` runs, over a
 folder of lossless frames, every frame processed) for each case and scores it with
 :mod:`benchmarks.quality_metrics`. Cases:
 
@@ -55,8 +55,8 @@ class Analysis:
 def analyse(frames: list[np.ndarray]) -> Analysis:
     """FaceMesh in tracking mode (as on a video), the largest face; head pose from the landmarks."""
     from swapcam.export.faceset import head_pose
-    from swapcam.realtime.detect import DetectSettings, MediapipeDetector, choose_faces
-    from swapcam.realtime.synthetic import FaceTemplate
+    from swapcam.realtime.sources.synthetic import FaceTemplate
+    from swapcam.realtime.stages.detect import DetectSettings, MediapipeDetector, choose_faces
 
     vertices = FaceTemplate.load().vertices
     detector = MediapipeDetector(DetectSettings())
@@ -93,7 +93,7 @@ def _cached_analysis(folder: Path, frames: list[np.ndarray]) -> Analysis:
 def run_pipeline(case: Case, live_args: list[str]) -> list[np.ndarray]:
     """The output frames of ``swapcam live --input images:FRAMES --model M LIVE_ARGS`` (unlabelled)."""
     from swapcam.realtime.cli import build_parser, live_config
-    from swapcam.realtime.live import LiveRun, run_live
+    from swapcam.realtime.run.live import LiveRun, run_live
 
     args = build_parser().parse_args(["live", "--label", "", "--fps", str(case.fps), *live_args])
     outputs: list[np.ndarray] = []
@@ -146,8 +146,8 @@ class IdentityJudge:
 
 def synthetic_cases(cache: Path, frames: int) -> tuple[list[Case], dict[str, Path]]:
     """The demo model over synthetic bo (self) and ada (cross), and where bo's reference frames are."""
-    from swapcam.realtime.demo import DEMO_MODEL
-    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+    from swapcam.realtime.run.demo import DEMO_MODEL
+    from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
     def folder(spec: str, count: int) -> Path:
         settings = SyntheticSettings.from_spec(spec.partition(":")[2] + f",size={SYNTHETIC_SIZE}")

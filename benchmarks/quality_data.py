@@ -98,7 +98,7 @@ def recipe_key() -> str:
     """Names a cached model by everything that made it, the training defaults included: a changed
     default retrains instead of scoring an old recipe's model as today's."""
     from swapcam.export.settings import ModelSettings, TrainSettings
-    from swapcam.realtime.settings import to_dict
+    from swapcam.realtime.core.settings import to_dict
 
     made_by = [RECIPE, TRAIN_SHARE, PRECISION, to_dict(TrainSettings()), to_dict(ModelSettings())]
     return hashlib.sha256(json.dumps(made_by, sort_keys=True).encode()).hexdigest()[:10]
@@ -236,7 +236,7 @@ class QualityData:
     def demo_case(self, camera: str) -> Case:
         """The shipped demo model (it renders synthetic bo) over a real camera clip: what a new user
         sees first on their own camera, since ``swapcam live`` without ``--model`` runs it."""
-        from swapcam.realtime.demo import DEMO_MODEL
+        from swapcam.realtime.run.demo import DEMO_MODEL
 
         frames, fps = self.camera_frames(camera)
         return Case(f"demo→{camera}", "cross", "bo", camera, frames, DEMO_MODEL, fps)

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from swapcam.realtime.color import bgr_to_lab
-from swapcam.realtime.landmarks import FACE_OVAL, eye_opening, inter_ocular, mouth_opening
+from swapcam.realtime.stages.color import bgr_to_lab
+from swapcam.realtime.stages.landmarks import FACE_OVAL, eye_opening, inter_ocular, mouth_opening
 
 # Where the seam is sampled, as fractions of the way from each outline point to the face centre:
 # inside at several depths (the feathered edge of the swap lies there), outside just beyond it.

@@ -164,7 +164,7 @@ def _soak_model(folder: Path) -> Path:
 
         graph = preset_graph("live", "int8")
     except ImportError:
-        from swapcam.realtime.demo import DEMO_MODEL
+        from swapcam.realtime.run.demo import DEMO_MODEL
 
         return DEMO_MODEL
     import onnx
@@ -220,9 +220,10 @@ def markdown(results: Results) -> list[str]:
 
 def soak_child(model: str, count: int, minute_s: float, samples: Path) -> None:
     """The measured process: ``count`` minutes of ``swapcam live``, each sampled; writes ``samples``."""
-    from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-    from swapcam.realtime.pipeline import PipelineSettings
-    from swapcam.realtime.quiet import quiet_libraries
+    from swapcam.realtime.core.quiet import quiet_libraries
+    from swapcam.realtime.run.config import LiveConfig
+    from swapcam.realtime.run.live import LiveRun, run_live
+    from swapcam.realtime.run.loop import PipelineSettings
 
     sampler = MinuteSampler(minute_s)
     # a little over: the last minute ends on the first frame after its end

@@ -126,10 +126,11 @@ def with_opacity(opacity: float):
 
 def change_latency(model: str, changes: int, interval_s: float = 0.5) -> Results:
     """How many output frames after a change of opacity still show the old value (see module doc)."""
-    from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-    from swapcam.realtime.output import OutputSettings
-    from swapcam.realtime.provenance import ProvenanceSettings
-    from swapcam.realtime.retune import LiveControl
+    from swapcam.realtime.provenance.label import ProvenanceSettings
+    from swapcam.realtime.run.config import LiveConfig
+    from swapcam.realtime.run.live import LiveRun, run_live
+    from swapcam.realtime.run.retune import LiveControl
+    from swapcam.realtime.sinks.base import OutputSettings
 
     # unlabelled and unmarked: a frame shows the change when it equals the camera frame
     config = LiveConfig(output=OutputSettings(label=""), provenance=ProvenanceSettings(watermark=False))

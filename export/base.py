@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.files import write_atomic
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.files import write_atomic
 
 from .dims import BASE_AUTO, BASE_NONE, SHIPPED_BASES
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.settings import add_arguments, from_sources, load_config
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.settings import add_arguments, from_sources, load_config
 
 from .settings import EXPORT_PRECISIONS, ModelSettings, PretrainSettings, TrainSettings, listing
 
@@ -16,7 +16,7 @@ class ExtractCommand:
     help = "detect and align faces from videos, photos, a camera or the synthetic generator into a faceset"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from swapcam.realtime.capture import input_usage
+        from swapcam.realtime.sources.capture import input_usage
 
         from .extract import ExtractSettings
 
@@ -295,7 +295,7 @@ class FacesetReportCommand:
     def run(self, args: argparse.Namespace) -> int:
         from pathlib import Path
 
-        from swapcam.realtime.files import require_folder
+        from swapcam.realtime.core.files import require_folder
 
         from .coverage import coverage, plot_coverage
         from .faceset import Faceset

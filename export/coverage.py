@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from swapcam.realtime.landmarks import eye_opening, mouth_opening
-from swapcam.realtime.registry import Registry
+from swapcam.realtime.core.registry import Registry
+from swapcam.realtime.stages.landmarks import eye_opening, mouth_opening
 
 from .faceset import FaceRecord, Faceset
 

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from swapcam.realtime.color import COLOR_TRANSFERS
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.landmarks import LEFT_EYE, LIPS, RIGHT_EYE
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.color import COLOR_TRANSFERS
+from swapcam.realtime.stages.landmarks import LEFT_EYE, LIPS, RIGHT_EYE
 
 from .faceset import Faceset
 

@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 from swapcam.realtime.cli import main as swapcam
-from swapcam.realtime.demo import DEMO_MODEL
+from swapcam.realtime.run.demo import DEMO_MODEL
 
 from .pretrain import build_pool
 from .settings import PretrainSettings

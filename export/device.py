@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as torch_dist
 
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
 
 from .settings import TrainSettings
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.registry import Registry
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.registry import Registry
 
 #: encoder downscales; the resolution must be a multiple of 2**DOWNSCALES
 DOWNSCALES = 4

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 import onnx
 
-from swapcam.realtime.contract import INPUT_FACE, ModelCard
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.swap import Swapper, SwapSettings, ort_session, run_swap
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.contract import INPUT_FACE, ModelCard
+from swapcam.realtime.stages.swap import Swapper, SwapSettings, ort_session, run_swap
 
 from .faceset import Faceset
 from .identity import FaceDescriber, identity_share

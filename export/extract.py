@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from swapcam.realtime.align import align_matrix, transform_points
-from swapcam.realtime.capture import CaptureSettings, input_kind, open_source
-from swapcam.realtime.detect import DetectSettings, MediapipeDetector, choose_faces, face_size
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.settings import Settings, setting
-from swapcam.realtime.synthetic import FaceTemplate
-from swapcam.realtime.warp import crop_aligned
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.settings import Settings, setting
+from swapcam.realtime.sources.base import CaptureSettings
+from swapcam.realtime.sources.capture import input_kind, open_source
+from swapcam.realtime.sources.synthetic import FaceTemplate
+from swapcam.realtime.stages.align import align_matrix, transform_points
+from swapcam.realtime.stages.detect import DetectSettings, MediapipeDetector, choose_faces, face_size
+from swapcam.realtime.stages.warp import crop_aligned
 
 from .faceset import FaceRecord, FacesetInfo, FacesetWriter, head_pose
 

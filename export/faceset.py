@@ -28,9 +28,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.landmarks import FACE_OVAL
-from swapcam.realtime.mask import hull_mask
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.landmarks import FACE_OVAL
+from swapcam.realtime.stages.mask import hull_mask
 
 FORMAT = 1
 JPEG_QUALITY = 95
@@ -155,7 +155,7 @@ def head_pose(landmarks: np.ndarray, frame_size: tuple[int, int], vertices: np.n
     """Rough (yaw, pitch, roll) in degrees from 468 landmarks, by PnP against a 3D face template.
 
     landmarks: (468, 2) float pixels; frame_size: (W, H); vertices: (468, 3) template (x right, y down,
-    z away from the camera). Signs follow :mod:`swapcam.realtime.synthetic`: yaw > 0 turns the nose
+    z away from the camera). Signs follow :mod:`swapcam.realtime.sources.synthetic`: yaw > 0 turns the nose
     towards image right, pitch > 0 tilts it up, roll > 0 rotates the face clockwise in the image.
     Good to a few degrees: enough to balance poses in training, not a measurement.
     """

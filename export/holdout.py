@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
 
 from .data import FacePool
 from .evaluate import masked_psnr

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
 
 INSTALL_HINT = "install the identity extra: pip install 'swapcam[identity]'"
 

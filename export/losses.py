@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from swapcam.realtime.registry import Registry
+from swapcam.realtime.core.registry import Registry
 
 PixelLoss = Callable[[Tensor, Tensor], Tensor]
 #: the function of each pixel loss declared in settings.PIXEL_LOSSES

@@ -6,7 +6,7 @@ common (pose, expression, light); identity lives in the decoders (DF) or in the 
 (LIAE). A swap encodes a target face and decodes it as the source.
 
 Shapes: all modules here work on NCHW float32 0..1 BGR; only :func:`build_swap_module` speaks the
-NHWC contract of :mod:`swapcam.realtime.contract`.
+NHWC contract of :mod:`swapcam.realtime.stages.contract`.
 
 A model is data: :class:`~swapcam.export.dims.ModelDims` fixes every shape, ``dims.PRESETS`` names
 the shipped ones (both torch-free, for the CLI), and :func:`build_model` turns dims into modules, so a
@@ -21,8 +21,8 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.registry import Registry
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.registry import Registry
 
 from .dims import DOWNSCALES, ModelDims
 

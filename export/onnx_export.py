@@ -3,7 +3,7 @@
 The file is written only after it passed its checks, through a temporary file and a rename, so a
 failed export never leaves a half-written model behind:
 
-* contract: names, order, shapes and dtypes as :func:`swapcam.realtime.contract.check_io` wants;
+* contract: names, order, shapes and dtypes as :func:`swapcam.realtime.stages.contract.check_io` wants;
 * parity: onnxruntime against PyTorch on the same faces (random ones, and faceset faces when
   given): max abs difference ≤ 1e-4 for fp32, ≤ 1e-2 for fp16;
 * int8: static quantization calibrated on faceset faces; the reconstruction PSNR of the source
@@ -24,12 +24,12 @@ import onnx
 import torch
 from torch import nn
 
-from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo, check_io
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.files import write_atomic
-from swapcam.realtime.registry import Registry
-from swapcam.realtime.swap import ort_session
-from swapcam.realtime.timing import median_ms
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.files import write_atomic
+from swapcam.realtime.core.registry import Registry
+from swapcam.realtime.core.timing import median_ms
+from swapcam.realtime.stages.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo, check_io
+from swapcam.realtime.stages.swap import ort_session
 
 from .evaluate import cpu_session, masked_psnr, run_onnx
 

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
 
 from .base import base_state, write_base
 from .dims import BASE_AUTO, BASE_NONE

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swapcam.realtime.color import COLOR_TRANSFERS
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.registry import Registry
-from swapcam.realtime.settings import Settings, setting
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.registry import Registry
+from swapcam.realtime.core.settings import Settings, setting
+from swapcam.realtime.stages.color import COLOR_TRANSFERS
 
 from .dims import (
     ARCHITECTURES,

@@ -36,10 +36,10 @@ import torch.distributed as torch_dist
 from torch import nn
 from tqdm import tqdm
 
-from swapcam.realtime.contract import ModelCard
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.files import write_atomic
-from swapcam.realtime.settings import to_dict
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.files import write_atomic
+from swapcam.realtime.core.settings import to_dict
+from swapcam.realtime.stages.contract import ModelCard
 
 from .base import base_path, read_base
 from .coverage import coverage
@@ -592,7 +592,7 @@ def _write_preview(folder: Path, iteration: int, grid: np.ndarray) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m swapcam.export.train`` (for torchrun): the arguments of ``swapcam train``."""
-    from swapcam.realtime.cli import OneLineErrorParser
+    from swapcam.realtime.core.command import OneLineErrorParser
 
     from .cli import TrainCommand
 

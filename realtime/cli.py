@@ -10,34 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib.metadata import entry_points
-from typing import Protocol
 
-from .errors import UserError
-from .settings import add_arguments, from_sources, load_config
-
-
-class Command(Protocol):
-    help: str
-
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace) -> int: ...
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """argparse that reports a bad command line on one line (plus the hint to use --help)."""
-
-    def error(self, message: str):  # noqa: D102 — argparse API
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+from .core.command import Command, OneLineErrorParser
+from .core.errors import UserError
+from .core.settings import add_arguments, from_sources, load_config
 
 
 class LiveCommand:
     help = "stream a camera, file or synthetic input through a swap model"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from .capture import input_usage
-        from .live import LIVE_SETTINGS
-        from .output import output_usage
+        from .run.config import LIVE_SETTINGS
+        from .sinks.kinds import output_usage
+        from .sources.capture import input_usage
 
         parser.add_argument("--input", default="camera:0", help=f"{input_usage()} (default: camera:0)")
         parser.add_argument("--model", help="swap model (.onnx or DeepFaceLive .dfm); default: the demo model")
@@ -55,8 +40,8 @@ class LiveCommand:
             add_arguments(parser, settings_class)
 
     def run(self, args: argparse.Namespace) -> int:
-        from .demo import DEMO_MODEL
-        from .live import LiveRun, run_live
+        from .run.demo import DEMO_MODEL
+        from .run.live import LiveRun, run_live
 
         model = args.model
         if model is None:
@@ -79,7 +64,7 @@ class LiveCommand:
 
 def live_config(args: argparse.Namespace):
     """The LiveConfig of a command line: defaults < --config file < flags."""
-    from .live import LiveConfig
+    from .run.config import LiveConfig
 
     config_file = load_config(args.config)
     return LiveConfig(
@@ -91,8 +76,8 @@ class DemoCommand:
     help = "the demo: a synthetic camera through the demo model, written side by side to demo.mp4"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from .demo import DemoSettings
-        from .live import LIVE_SETTINGS
+        from .run.config import LIVE_SETTINGS
+        from .run.demo import DemoSettings
 
         parser.add_argument("--report", metavar="PATH.json", help="also write the run report as JSON")
         parser.add_argument("--config", metavar="PATH.toml", help="settings file ([demo], [mask], … sections)")
@@ -102,9 +87,9 @@ class DemoCommand:
                 add_arguments(parser, settings_class)
 
     def run(self, args: argparse.Namespace) -> int:
-        from .demo import DemoSettings, run_demo
-        from .files import require_folder
-        from .report import write_json_atomic
+        from .core.files import require_folder
+        from .run.demo import DemoSettings, run_demo
+        from .run.report import write_json_atomic
 
         if args.report:
             require_folder(args.report)
@@ -118,14 +103,14 @@ class InfoCommand:
     help = "show a swap model's card, inputs/outputs, size, GFLOPs and speed on this machine"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        from .swap import SwapSettings
+        from .stages.swap import SwapSettings
 
         parser.add_argument("model", help="a .onnx or DeepFaceLive .dfm file")
         add_arguments(parser, SwapSettings)
 
     def run(self, args: argparse.Namespace) -> int:
-        from .modelinfo import model_info
-        from .swap import SwapSettings
+        from .stages.modelinfo import model_info
+        from .stages.swap import SwapSettings
 
         for line in model_info(args.model, from_sources(SwapSettings, args)).lines():
             print(line)
@@ -140,8 +125,8 @@ class ReportCommand:
         parser.add_argument("--plot", metavar="PATH.png", help="draw the latency histogram and per-stage times")
 
     def run(self, args: argparse.Namespace) -> int:
-        from .report import stage_table, summary_lines
-        from .reportplot import plot_report, read_report
+        from .run.report import stage_table, summary_lines
+        from .run.reportplot import plot_report, read_report
 
         report = read_report(args.report)
         summary = [line for line in summary_lines(report) if not line.startswith("stage ms")]  # the table says it
@@ -168,7 +153,7 @@ class VerifyCommand:
     def run(self, args: argparse.Namespace) -> int:
         import json
 
-        from .verify import verdict_lines, verify
+        from .provenance.verify import verdict_lines, verify
 
         report = verify(args.path, args.window, args.model, args.trust)
         if args.json:
@@ -199,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .quiet import quiet_libraries
+    from .core.quiet import quiet_libraries
 
     parser = build_parser()
     args = parser.parse_args(argv)

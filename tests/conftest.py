@@ -10,8 +10,8 @@ import onnx
 import pytest
 
 from swapcam.export.extract import ExtractSettings, extract
-from swapcam.realtime.contract import ModelCard
-from swapcam.realtime.testmodel import build_inverting_model
+from swapcam.realtime.stages.contract import ModelCard
+from swapcam.realtime.stages.testmodel import build_inverting_model
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 
@@ -56,8 +56,8 @@ def facesets(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def aligned_face():
     """(468, 2) landmarks of a frontal synthetic face with an open mouth, in a 128 px aligned crop."""
-    from swapcam.realtime.align import align_matrix, transform_points
-    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+    from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+    from swapcam.realtime.stages.align import align_matrix, transform_points
 
     frame = SyntheticVideo(SyntheticSettings(identity="ada", size="320x240", motion=0.0)).render(
         (0.0, 0.0, 0.0), {"mouth_open": 1.0}

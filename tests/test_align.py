@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.align import (
+from swapcam.realtime.stages.align import (
     ALIGN_INDICES,
     ALIGN_TEMPLATE,
     align_matrix,

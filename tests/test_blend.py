@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.align import transform_points
-from swapcam.realtime.blend import Blender, BlendSettings, match_boundary, scale_offset_matrix, sharpen
+from swapcam.realtime.stages.align import transform_points
+from swapcam.realtime.stages.blend import Blender, BlendSettings, match_boundary, scale_offset_matrix, sharpen
 
 R = 96
 
@@ -65,14 +65,14 @@ def test_blender_applies_mode_then_sharpening():
 
 
 def test_unknown_blend_mode_is_a_user_error():
-    from swapcam.realtime.errors import UserError
+    from swapcam.realtime.core.errors import UserError
 
     with pytest.raises(UserError, match="blend"):
         BlendSettings(mode="poisson")
 
 
 def test_detail_mask_covers_skin_but_not_the_features(aligned_face):
-    from swapcam.realtime.landmarks import LEFT_BROW, LIPS, NOSE_TIP, RIGHT_EYE
+    from swapcam.realtime.stages.landmarks import LEFT_BROW, LIPS, NOSE_TIP, RIGHT_EYE
 
     skin = np.ones((128, 128), np.float32)
     assert Blender(BlendSettings(), 128).detail_mask(skin, aligned_face) is None

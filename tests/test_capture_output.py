@@ -4,10 +4,12 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.capture import CaptureSettings, Frame, Pacer, open_source
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.output import OutputSettings, Stream, VirtualCameraSink, open_sink
-from swapcam.realtime.pipeline import FrameQueue
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.queue import FrameQueue
+from swapcam.realtime.sinks.base import OutputSettings, Stream
+from swapcam.realtime.sinks.kinds import VirtualCameraSink, open_sink
+from swapcam.realtime.sources.base import CaptureSettings, Frame, Pacer
+from swapcam.realtime.sources.capture import open_source
 
 
 def write_clip(path, n=20, size=(96, 64), fps=30.0):
@@ -168,7 +170,7 @@ def test_queue_drops_oldest_when_live_and_blocks_when_not():
 
 
 def test_input_kinds_carry_their_own_metadata():
-    from swapcam.realtime.capture import SOURCES, input_kind, input_usage
+    from swapcam.realtime.sources.capture import SOURCES, input_kind, input_usage
 
     assert input_usage().split(" | ")[:3] == ["camera:N", "file:PATH", "images:DIR"]
     assert {name for name in SOURCES if SOURCES.get(name).endless} == {"camera", "synthetic"}
@@ -184,8 +186,8 @@ def test_live_replay_source_is_a_complete_source():
     """The source live.py hands the pipeline (its first frame put back) has every Source member."""
     import typing
 
-    from swapcam.realtime.capture import Source
-    from swapcam.realtime.live import _Replay
+    from swapcam.realtime.run.live import _Replay
+    from swapcam.realtime.sources.base import Source
 
     inner = open_source("synthetic:size=64x48", CaptureSettings(pace="every"))
     first = inner.read()

@@ -86,7 +86,7 @@ def test_the_libraries_stay_quiet_unless_verbose(inverting_model_path):
 
 
 def test_noise_is_told_from_errors():
-    from swapcam.realtime.quiet import is_noise
+    from swapcam.realtime.core.quiet import is_noise
 
     assert is_noise("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.")
     assert is_noise("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR")
@@ -103,7 +103,7 @@ def test_noise_is_told_from_errors():
 def test_latency_histogram_is_small_and_counts_every_frame():
     import numpy as np
 
-    from swapcam.realtime.report import latency_histogram
+    from swapcam.realtime.run.report import latency_histogram
 
     values = np.concatenate([np.random.default_rng(0).lognormal(3.0, 0.4, 100_000), [0.01, 5e6]])
     histogram = latency_histogram(values)

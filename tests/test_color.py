@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.color import COLOR_TRANSFERS, bgr_to_lab
-from swapcam.realtime.color_sot import SOT_BINS, SOT_ROTATIONS, sot_step, sot_step_reference
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.color import COLOR_TRANSFERS, bgr_to_lab
+from swapcam.realtime.stages.color_sot import SOT_BINS, SOT_ROTATIONS, sot_step, sot_step_reference
 
 R = 64
 MODES = ["rct", "lct", "mkl", "sot"]
@@ -210,7 +210,7 @@ def test_sot_step_kernel_matches_numpy_reference():
 
 
 def test_matcher_without_smoothing_is_the_transfer_frame_by_frame():
-    from swapcam.realtime.color import ColorMatcher, ColorSettings
+    from swapcam.realtime.stages.color import ColorMatcher, ColorSettings
 
     face, ref = faces()
     mask = ellipse_mask()
@@ -221,7 +221,7 @@ def test_matcher_without_smoothing_is_the_transfer_frame_by_frame():
 
 @pytest.mark.parametrize("mode", ["rct", "lct", "mkl"])
 def test_matcher_smoothing_damps_a_flickering_reference(mode):
-    from swapcam.realtime.color import ColorMatcher, ColorSettings
+    from swapcam.realtime.stages.color import ColorMatcher, ColorSettings
 
     face, ref = faces()
     mask = ellipse_mask()
@@ -240,7 +240,7 @@ def test_matcher_smoothing_damps_a_flickering_reference(mode):
 
 
 def test_matcher_restarts_after_reset_or_a_long_gap_and_never_smooths_sot():
-    from swapcam.realtime.color import ColorMatcher, ColorSettings
+    from swapcam.realtime.stages.color import ColorMatcher, ColorSettings
 
     face, ref = faces()
     mask = ellipse_mask()

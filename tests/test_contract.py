@@ -3,10 +3,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from swapcam.realtime.contract import ContractError, ModelCard, TensorInfo, check_io
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.swap import Swapper, SwapSettings
-from swapcam.realtime.testmodel import build_inverting_model
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.contract import ContractError, ModelCard, TensorInfo, check_io
+from swapcam.realtime.stages.swap import Swapper, SwapSettings
+from swapcam.realtime.stages.testmodel import build_inverting_model
 
 F = "tensor(float)"
 GOOD_OUTPUTS = [

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 
 from benchmarks.quality_metrics import hull_mask
-from swapcam.realtime.contract import ModelCard
-from swapcam.realtime.demo import DEMO_INPUT, DEMO_MODEL
-from swapcam.realtime.swap import Swapper, SwapSettings
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.run.demo import DEMO_INPUT, DEMO_MODEL
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.stages.contract import ModelCard
+from swapcam.realtime.stages.swap import Swapper, SwapSettings
 
 
 def test_shipped_demo_model_follows_the_contract_and_its_card_is_complete():
@@ -87,7 +87,7 @@ def test_demo_writes_side_by_side_video_and_report(tmp_path):
 
 
 def test_stage_table_lists_each_stage_with_its_percentiles():
-    from swapcam.realtime.report import stage_table
+    from swapcam.realtime.run.report import stage_table
 
     rows = stage_table({"stages_ms": {"detect": {"p50": 3.25, "p95": 4.5}, "swap": {"p50": 12.0, "p95": 15.25}}})
     assert rows == ["stage    p50 ms   p95 ms", "detect     3.25     4.50", "swap      12.00    15.25"]

@@ -7,9 +7,9 @@ import onnx
 import pytest
 
 from swapcam.export.evaluate import evaluate, faces_from_faceset, masks_from_faceset
-from swapcam.realtime.contract import ModelCard
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.testmodel import build_inverting_model
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.contract import ModelCard
+from swapcam.realtime.stages.testmodel import build_inverting_model
 
 
 def test_psnr_of_the_inverting_model_over_the_hull_masks(facesets, tmp_path):
@@ -49,7 +49,7 @@ def _passthrough_model(resolution: int, card: ModelCard) -> onnx.ModelProto:
     """A contract model that renders the camera face unchanged (swapped face = input face)."""
     from onnx import TensorProto, helper
 
-    from swapcam.realtime.contract import INPUT_FACE, OUTPUTS
+    from swapcam.realtime.stages.contract import INPUT_FACE, OUTPUTS
 
     shape = ["N", resolution, resolution]
     nodes = [

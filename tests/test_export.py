@@ -16,13 +16,14 @@ from swapcam.export.models import build_model, build_swap_module
 from swapcam.export.onnx_export import export_swap_model, run_torch
 from swapcam.export.settings import EXPORT_PRECISIONS, ModelSettings, TrainSettings
 from swapcam.export.train import TrainRun, train
-from swapcam.realtime.color import ColorSettings
-from swapcam.realtime.contract import OUTPUTS, ModelCard
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.pipeline import PipelineSettings
-from swapcam.realtime.swap import Swapper, SwapSettings
-from swapcam.realtime.testmodel import build_inverting_model
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.run.loop import PipelineSettings
+from swapcam.realtime.stages.color import ColorSettings
+from swapcam.realtime.stages.contract import OUTPUTS, ModelCard
+from swapcam.realtime.stages.swap import Swapper, SwapSettings
+from swapcam.realtime.stages.testmodel import build_inverting_model
 
 CARD = ModelCard(
     resolution=64,

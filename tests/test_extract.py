@@ -8,10 +8,10 @@ import pytest
 
 from swapcam.export.extract import ExtractSettings, extract
 from swapcam.export.faceset import Faceset, head_pose
-from swapcam.realtime.align import align_matrix, transform_points
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.synthetic import FaceTemplate, SyntheticSettings, SyntheticVideo
-from swapcam.realtime.warp import crop_aligned
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.sources.synthetic import FaceTemplate, SyntheticSettings, SyntheticVideo
+from swapcam.realtime.stages.align import align_matrix, transform_points
+from swapcam.realtime.stages.warp import crop_aligned
 
 SYNTH = "synthetic:identity=ada,size=480x320,seed=2"
 SETTINGS = ExtractSettings(resolution=128, count=6, dedupe=0.0, min_face=32)
@@ -25,7 +25,7 @@ def test_extract_saves_aligned_crops_identical_to_live_crops(tmp_path):
     record = faceset.records[0]
     assert record.source == SYNTH and record.landmarks.shape == (468, 2)
     # the crop equals what the live loop would crop from the same frame and landmarks
-    from swapcam.realtime.detect import DetectSettings, MediapipeDetector
+    from swapcam.realtime.stages.detect import DetectSettings, MediapipeDetector
 
     frame = SyntheticVideo(SyntheticSettings.from_spec(SYNTH.partition(":")[2])).frame(record.frame).image
     landmarks = MediapipeDetector(DetectSettings())(frame)[0]

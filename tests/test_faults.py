@@ -10,13 +10,15 @@ import time
 import numpy as np
 import pytest
 
-from swapcam.realtime.capture import SOURCES, Frame, InputKind
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.output import SINKS, OutputKind, VirtualCameraSink
-from swapcam.realtime.pipeline import PipelineSettings
-from swapcam.realtime.reopen import PIXELS_ACROSS, ReopeningSource, stand_in_image
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.run.loop import PipelineSettings
+from swapcam.realtime.sinks.kinds import SINKS, OutputKind, VirtualCameraSink
+from swapcam.realtime.sources.base import Frame
+from swapcam.realtime.sources.capture import SOURCES, InputKind
+from swapcam.realtime.sources.reopen import PIXELS_ACROSS, ReopeningSource, stand_in_image
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
 WIDTH, HEIGHT = 160, 120
 

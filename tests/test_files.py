@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.files import write_atomic
-from swapcam.realtime.report import write_json_atomic
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.files import write_atomic
+from swapcam.realtime.run.report import write_json_atomic
 
 
 def test_written_files_get_ordinary_permissions(tmp_path):

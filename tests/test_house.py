@@ -14,7 +14,7 @@ MAX_LINES = 400
 @pytest.mark.parametrize(
     "code",
     [
-        "import swapcam.realtime, swapcam.realtime.live, swapcam.realtime.pipeline, swapcam.realtime.synthetic",
+        "import swapcam.realtime, swapcam.realtime.run.live, swapcam.realtime.run.loop, swapcam.realtime.sources.synthetic",
         # building the CLI imports every subcommand's parser, the training ones included
         "from swapcam.realtime.cli import main\ntry:\n    main(['live', '--help'])\nexcept SystemExit:\n    pass",
         "from swapcam.realtime.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass",

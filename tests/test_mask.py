@@ -1,13 +1,7 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.mask import (
-    MaskBuilder,
-    MaskSettings,
-    hull_mask,
-    polygon_mask,
-    refine_mask,
-)
+from swapcam.realtime.stages.mask import MaskBuilder, MaskSettings, hull_mask, polygon_mask, refine_mask
 
 
 def square(size, lo, hi):
@@ -37,7 +31,7 @@ def test_builder_multiplies_masks_and_applies_opacity():
     celeb_mask[:, :32] = 1
     landmarks = np.zeros((468, 2), np.float32)
     landmarks[:] = (32, 32)
-    from swapcam.realtime.landmarks import FACE_OVAL
+    from swapcam.realtime.stages.landmarks import FACE_OVAL
 
     ring = np.stack(
         [
@@ -63,7 +57,7 @@ def test_polygon_mask_fills_a_concave_outline():
 
 
 def test_keep_mouth_and_eyes_cut_them_out_of_the_blend_mask_only(aligned_face):
-    from swapcam.realtime.landmarks import LEFT_EYE, MOUTH_INNER
+    from swapcam.realtime.stages.landmarks import LEFT_EYE, MOUTH_INNER
 
     size = 128
     landmarks = aligned_face

@@ -5,9 +5,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from swapcam.realtime.contract import ModelCard
-from swapcam.realtime.modelinfo import count_flops, model_info
-from swapcam.realtime.testmodel import build_inverting_model
+from swapcam.realtime.stages.contract import ModelCard
+from swapcam.realtime.stages.modelinfo import count_flops, model_info
+from swapcam.realtime.stages.testmodel import build_inverting_model
 
 
 def conv_graph():

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from swapcam.realtime.align import align_matrix
-from swapcam.realtime.occlusion import HandOcclusion, OcclusionSettings, hand_mask, occluder_mask
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
-from swapcam.realtime.synthetic.occluder import PERIOD_S
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.sources.synthetic.occluder import PERIOD_S
+from swapcam.realtime.stages.align import align_matrix
+from swapcam.realtime.stages.occlusion import HandOcclusion, OcclusionSettings, hand_mask, occluder_mask
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +66,13 @@ def cv2_warp(mask, matrix):
 
 def test_a_hand_in_front_of_the_face_stays_in_front_with_hands_on(inverting_model_path, video):
     from benchmarks.quality_metrics import hull_mask
-    from swapcam.realtime.blend import BlendSettings
-    from swapcam.realtime.capture import CaptureSettings
-    from swapcam.realtime.color import ColorSettings
-    from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-    from swapcam.realtime.output import OutputSettings
-    from swapcam.realtime.pipeline import PipelineSettings
+    from swapcam.realtime.run.config import LiveConfig
+    from swapcam.realtime.run.live import LiveRun, run_live
+    from swapcam.realtime.run.loop import PipelineSettings
+    from swapcam.realtime.sinks.base import OutputSettings
+    from swapcam.realtime.sources.base import CaptureSettings
+    from swapcam.realtime.stages.blend import BlendSettings
+    from swapcam.realtime.stages.color import ColorSettings
 
     frame = video.frame(45)
     region = frame.occluder & hull_mask(frame.landmarks, frame.image.shape)

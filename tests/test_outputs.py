@@ -9,23 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.blend import BlendSettings
-from swapcam.realtime.capture import Frame
-from swapcam.realtime.color import ColorSettings
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.fanout import open_outputs
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.mask import MaskSettings
-from swapcam.realtime.output import (
-    SINKS,
-    OutputKind,
-    OutputSettings,
-    Stream,
-    has_display,
-    letterbox,
-    resolve_output,
-)
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.sinks.base import OutputSettings, Stream, letterbox
+from swapcam.realtime.sinks.fanout import open_outputs
+from swapcam.realtime.sinks.kinds import SINKS, OutputKind, has_display, resolve_output
+from swapcam.realtime.sources.base import Frame
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.stages.blend import BlendSettings
+from swapcam.realtime.stages.color import ColorSettings
+from swapcam.realtime.stages.mask import MaskSettings
 
 
 def test_letterbox_keeps_the_aspect_centres_and_pads_black():

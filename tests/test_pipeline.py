@@ -8,20 +8,17 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.blend import BlendSettings
-from swapcam.realtime.capture import Frame
-from swapcam.realtime.color import ColorSettings
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.mask import MaskSettings
-from swapcam.realtime.output import OutputSettings
-from swapcam.realtime.pipeline import (
-    FrameProcessor,
-    Pipeline,
-    PipelineSettings,
-    Processed,
-)
-from swapcam.realtime.provenance import ProvenanceSettings
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.provenance.label import ProvenanceSettings
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.run.loop import Pipeline, PipelineSettings
+from swapcam.realtime.run.processor import FrameProcessor, Processed
+from swapcam.realtime.sinks.base import OutputSettings
+from swapcam.realtime.sources.base import Frame
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.stages.blend import BlendSettings
+from swapcam.realtime.stages.color import ColorSettings
+from swapcam.realtime.stages.mask import MaskSettings
 
 N_FRAMES = 120
 SIZE = (640, 360)
@@ -162,7 +159,7 @@ def test_nan_model_output_passes_the_frame_through(synthetic_clip, tmp_path):
     import onnx
     from onnx import helper
 
-    from swapcam.realtime.testmodel import build_inverting_model
+    from swapcam.realtime.stages.testmodel import build_inverting_model
 
     model = build_inverting_model(64)
     graph = model.graph
@@ -221,8 +218,8 @@ def test_warm_up_compiles_the_blend_kernel_before_the_clock_starts(mode):
     # In a fresh process nothing is compiled yet, so this fails if the warm-up skips a kernel
     # (as it did with an all-zero mask: the first real frame then paid ~0.7 s of compiling).
     code = (
-        "from swapcam.realtime.live import warm_up; from swapcam.realtime.color import COLOR_TRANSFERS; "
-        "from swapcam.realtime import warp, color_sot; "
+        "from swapcam.realtime.run.live import warm_up; from swapcam.realtime.stages.color import COLOR_TRANSFERS; "
+        "from swapcam.realtime.stages import warp, color_sot; "
         f"warm_up(64, COLOR_TRANSFERS.get({mode!r})); "
         "assert warp._paste_kernel.signatures, 'paste kernel not compiled'; "
         "assert warp._crop_f32.signatures, 'crop kernel not compiled'; "

@@ -14,7 +14,7 @@ from swapcam.export.base import BASE_FORMAT, WEIGHTS, base_path, read_base, writ
 from swapcam.export.pretrain import BASE_NAME, pretrain, synthetic_inputs
 from swapcam.export.settings import ModelSettings, PretrainSettings, TrainSettings
 from swapcam.export.train import TrainRun, read_checkpoint, train
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
 
 TINY = ModelSettings(preset="tiny")
 QUICK = TrainSettings(batch_size=4, workers=0, warmup=3, checkpoint_every=5, preview_every=5)

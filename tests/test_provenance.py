@@ -11,12 +11,13 @@ from pathlib import Path
 import cv2
 import pytest
 
-from swapcam.realtime.capture import CaptureSettings
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.pipeline import PipelineSettings
-from swapcam.realtime.provenance import ProvenanceSettings
-from swapcam.realtime.watermark import Payload, Watermarker, model_fingerprint
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.provenance.label import ProvenanceSettings
+from swapcam.realtime.provenance.watermark import Payload, Watermarker, model_fingerprint
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.run.loop import PipelineSettings
+from swapcam.realtime.sources.base import CaptureSettings
 
 pytest.importorskip("c2pa", reason="the provenance extra (c2pa-python) is not installed")
 
@@ -138,7 +139,7 @@ def test_no_watermark_leaves_no_mark(tmp_path, inverting_model_path, swapcam_cli
 
 
 def test_marked_photo_is_found(tmp_path, swapcam_cli):
-    from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+    from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
     image = SyntheticVideo(SyntheticSettings(identity="bo", size="1280x720", noise=2.0)).frame(3).image
     Watermarker(Payload(0x00ABCD))(image)
@@ -185,7 +186,7 @@ def test_signing_settings_are_checked_before_streaming(certificates, inverting_m
 
 
 def test_manifest_line_names_the_organisation_only_when_the_certificate_has_one():
-    from swapcam.realtime.verify import _manifest_line
+    from swapcam.realtime.provenance.verify import _manifest_line
 
     manifest = {
         "valid": True,

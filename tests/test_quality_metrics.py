@@ -6,8 +6,8 @@ import pytest
 
 from benchmarks import quality_metrics as qm
 from swapcam.export.identity import identity_share
-from swapcam.realtime.landmarks import MOUTH_INNER, MOUTH_OPENING_PAIR, inter_ocular, mouth_opening
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.stages.landmarks import MOUTH_INNER, MOUTH_OPENING_PAIR, inter_ocular, mouth_opening
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,9 @@
 
 from swapcam.export.extract import ExtractSettings, extract
 from swapcam.export.faceset import Faceset
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.pipeline import PipelineSettings
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.run.loop import PipelineSettings
 
 
 def test_live_swaps_a_real_clip(media, inverting_model_path):

@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 from media_clips import beep_time, flash_and_beep, flash_time
 
-from swapcam.realtime.capture import CaptureSettings, Frame
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.live import LiveConfig, LiveRun, run_live
-from swapcam.realtime.output import OutputSettings, Stream, open_sink
-from swapcam.realtime.pipeline import PipelineSettings
-from swapcam.realtime.recording import CODECS, frame_rate
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.live import LiveRun, run_live
+from swapcam.realtime.run.loop import PipelineSettings
+from swapcam.realtime.sinks.base import OutputSettings, Stream
+from swapcam.realtime.sinks.codecs import CODECS
+from swapcam.realtime.sinks.kinds import open_sink
+from swapcam.realtime.sinks.recording import frame_rate
+from swapcam.realtime.sources.base import CaptureSettings, Frame
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
 FPS = 30
 

@@ -6,15 +6,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from swapcam.realtime.blend import BlendSettings
-from swapcam.realtime.capture import Frame
-from swapcam.realtime.color import ColorSettings
-from swapcam.realtime.live import LiveConfig
-from swapcam.realtime.mask import MaskSettings
-from swapcam.realtime.retune import LiveControl, Retuner, changed_sections
-from swapcam.realtime.stages import StageContext, build_processor
-from swapcam.realtime.swap import Swapper, SwapSettings
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.run.build import StageContext, build_processor
+from swapcam.realtime.run.config import LiveConfig
+from swapcam.realtime.run.retune import LiveControl, Retuner, changed_sections
+from swapcam.realtime.sources.base import Frame
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.stages.blend import BlendSettings
+from swapcam.realtime.stages.color import ColorSettings
+from swapcam.realtime.stages.mask import MaskSettings
+from swapcam.realtime.stages.swap import Swapper, SwapSettings
 
 START = LiveConfig(color=ColorSettings(mode="none"), blend=BlendSettings(mode="alpha"))
 

@@ -2,9 +2,9 @@ import argparse
 
 import pytest
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.mask import MaskSettings
-from swapcam.realtime.settings import add_arguments, from_sources, load_config
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.settings import add_arguments, from_sources, load_config
+from swapcam.realtime.stages.mask import MaskSettings
 
 
 def parse(cls, argv):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from swapcam.realtime.stabilize import LandmarkStabilizer, StabilizeSettings, one_euro_step
+from swapcam.realtime.stages.stabilize import LandmarkStabilizer, StabilizeSettings, one_euro_step
 
 
 def face(offset=0.0, n=468):

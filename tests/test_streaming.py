@@ -10,11 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.capture import Frame
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.output import OutputSettings, Stream, open_sink, output_usage
-from swapcam.realtime.streaming import encoder_options, stream_kbps, stream_url
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.sinks.base import OutputSettings, Stream
+from swapcam.realtime.sinks.kinds import open_sink, output_usage
+from swapcam.realtime.sinks.streaming import encoder_options, stream_kbps, stream_url
+from swapcam.realtime.sources.base import Frame
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
 FPS, WIDTH, HEIGHT = 30, 320, 240
 BITS, BLOCK = 8, 20  # each frame carries its index in a row of black and white blocks

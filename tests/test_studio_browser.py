@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.live import LIVE_SETTINGS
+from swapcam.realtime.run.config import LIVE_SETTINGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -7,13 +7,13 @@ import os
 import pytest
 
 from swapcam.realtime.cli import build_parser, live_config
-from swapcam.realtime.color import ColorSettings
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.live import LIVE_SETTINGS, LiveConfig
-from swapcam.realtime.mask import MaskSettings
-from swapcam.realtime.output import OutputSettings
-from swapcam.realtime.retune import frame_sections
-from swapcam.realtime.settings import Settings, setting
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.core.settings import Settings, setting
+from swapcam.realtime.run.config import LIVE_SETTINGS, LiveConfig
+from swapcam.realtime.run.retune import frame_sections
+from swapcam.realtime.sinks.base import OutputSettings
+from swapcam.realtime.stages.color import ColorSettings
+from swapcam.realtime.stages.mask import MaskSettings
 from swapcam.realtime.studio.folders import Folders, inside
 from swapcam.realtime.studio.panel import apply_changes, panel_schema, preset_toml
 

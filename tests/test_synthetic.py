@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.errors import UserError
-from swapcam.realtime.synthetic import (
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.sources.synthetic import (
     EXPRESSIONS,
     PRESET_NAMES,
     FaceTemplate,

@@ -25,8 +25,8 @@ from swapcam.export.losses import PIXEL_LOSS_FUNCTIONS, dssim_window, reconstruc
 from swapcam.export.models import MODEL_CLASSES, build_model, build_swap_module, swap_flops
 from swapcam.export.settings import PIXEL_LOSSES, TRAIN_PRECISIONS, ModelSettings, TrainSettings
 from swapcam.export.train import TrainRun, load_model, lr_factor, read_checkpoint, train
-from swapcam.realtime.contract import INPUT_FACE, OUTPUTS, TensorInfo, check_io
-from swapcam.realtime.errors import UserError
+from swapcam.realtime.core.errors import UserError
+from swapcam.realtime.stages.contract import INPUT_FACE, OUTPUTS, TensorInfo, check_io
 
 TINY = ModelSettings(preset="tiny")
 # small, quick and deterministic: no workers, short warmup, all threads of this machine

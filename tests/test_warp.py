@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from swapcam.realtime.warp import crop_aligned, paste_back
+from swapcam.realtime.stages.warp import crop_aligned, paste_back
 
 H, W = 240, 320
 
@@ -156,7 +156,7 @@ def test_paste_with_full_mask_replaces_exactly_the_rotated_square():
 def test_paste_with_detail_puts_the_frames_fine_detail_back_on_a_blurred_face():
     import cv2
 
-    from swapcam.realtime.warp import detail_sigma, high_pass
+    from swapcam.realtime.stages.warp import detail_sigma, high_pass
 
     rng = np.random.default_rng(3)
     frame = cv2.GaussianBlur(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8), (0, 0), 0.7)

@@ -9,9 +9,8 @@ import pytest
 
 from benchmarks.provenance import ATTACKS as BENCHMARK_ATTACKS  # the attacks the benchmark measures
 from benchmarks.provenance import h264
-from swapcam.realtime import watermark_detect
-from swapcam.realtime.synthetic import SyntheticSettings, SyntheticVideo
-from swapcam.realtime.watermark import (
+from swapcam.realtime.provenance import watermark_detect
+from swapcam.realtime.provenance.watermark import (
     CODE_BITS,
     Payload,
     Watermarker,
@@ -25,7 +24,15 @@ from swapcam.realtime.watermark import (
     render_tile,
     texture_gain,
 )
-from swapcam.realtime.watermark_detect import CANON_CELL, CANON_PERIOD, Z_FOUND, MarkReader, locate, model_z
+from swapcam.realtime.provenance.watermark_detect import (
+    CANON_CELL,
+    CANON_PERIOD,
+    Z_FOUND,
+    MarkReader,
+    locate,
+    model_z,
+)
+from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 
 PAYLOAD = Payload(0xC0FFEE)
 

@@ -17,7 +17,7 @@ import webbrowser
 from pathlib import Path
 
 from ..cli import LiveCommand, live_config
-from ..errors import UserError
+from ..core.errors import UserError
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
@@ -61,8 +61,8 @@ class StudioCommand:
             import uvicorn
         except ImportError:
             raise UserError("swapcam studio needs its web server: pip install 'swapcam[studio]'") from None
-        from ..demo import DEMO_MODEL
-        from ..output import has_display, output_kind
+        from ..run.demo import DEMO_MODEL
+        from ..sinks.kinds import has_display, output_kind
         from .folders import Folders
         from .server import build_app
         from .session import DEMO, Session, Wanted

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..capture import IMAGE_SUFFIXES
-from ..errors import UserError
+from ..core.errors import UserError
+from ..sources.base import IMAGE_SUFFIXES
 
 MODEL_SUFFIXES = (".onnx", ".dfm")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")

@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, get_type_hints
 
-from ..errors import UserError
-from ..live import LIVE_SETTINGS, LiveConfig
-from ..settings import Settings, flag_name, from_sources, scalar_type, to_dict
+from ..core.errors import UserError
+from ..core.settings import Settings, flag_name, from_sources, scalar_type, to_dict
+from ..run.config import LIVE_SETTINGS, LiveConfig
 
 # how finely a slider moves over its range
 SLIDER_STEPS = 200

@@ -26,8 +26,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import UserError
-from ..synthetic import PRESET_NAMES
+from ..core.errors import UserError
+from ..sources.synthetic import PRESET_NAMES
 from .panel import config_values, panel_schema
 from .session import DEMO, Session
 from .views import VIEWS, Shot, encode, render
@@ -131,7 +131,7 @@ def build_app(session: Session, token: str) -> Starlette:
         return Response(path.read_bytes(), media_type=STATIC_TYPES[path.suffix])
 
     async def schema(request: Request) -> Response:
-        from ..retune import frame_sections
+        from ..run.retune import frame_sections
 
         views = [{"name": name, "label": VIEWS.get(name).label} for name in VIEWS]
         return JSONResponse({"groups": panel_schema(frame_sections()), "views": views})

@@ -20,13 +20,14 @@ from typing import Any
 
 import cv2
 
-from ..capture import input_kind
-from ..demo import DEMO_MODEL
-from ..errors import UserError
-from ..live import LiveConfig, LiveRun, run_live
-from ..pipeline import Processed
-from ..retune import LiveControl, changed_sections, frame_sections
-from ..settings import load_config
+from ..core.errors import UserError
+from ..core.settings import load_config
+from ..run.config import LiveConfig
+from ..run.demo import DEMO_MODEL
+from ..run.live import LiveRun, run_live
+from ..run.processor import Processed
+from ..run.retune import LiveControl, changed_sections, frame_sections
+from ..sources.capture import input_kind
 from .folders import Folders
 from .panel import apply_changes, config_from_toml, config_values, preset_toml
 from .tap import StreamTap
@@ -159,7 +160,7 @@ class Session:
         elif name == "camera" and argument and not argument.isdigit():
             raise UserError(f"camera:{argument} is not a camera index: use camera:0, camera:1, …")
         elif name == "synthetic":
-            from ..synthetic import SyntheticSettings
+            from ..sources.synthetic import SyntheticSettings
 
             SyntheticSettings.from_spec(argument)  # a bad option is refused here, not by a failed run
         with self._lock:

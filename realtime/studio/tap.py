@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UserError
-from ..fanout import Channel
-from ..output import OutputSettings, Stream, open_sink
-from ..pipeline import FrameQueue, Processed
-from ..report import percentiles
+from ..core.errors import UserError
+from ..core.queue import FrameQueue
+from ..core.timing import percentiles
+from ..run.processor import Processed
+from ..sinks.base import OutputSettings, Stream
+from ..sinks.fanout import Channel
+from ..sinks.kinds import open_sink
 from .views import Shot
 
 # the live numbers cover the last WINDOW frames (5 s at 30 fps); the chart shows the last CHART

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import UserError
-from ..registry import Registry
+from ..core.errors import UserError
+from ..core.registry import Registry
 
 # the preview's widest image (side by side: twice this); the full-size frame is a separate request
 PREVIEW_WIDTH = 640
