@@ -57,7 +57,8 @@ def chart(results: Results, path: Path) -> bool:
     return True
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (checks the suite works)")
     parser.add_argument(
@@ -96,6 +97,32 @@ def main() -> int:
     )
     parser.add_argument("--minutes", type=float, default=30, help="soak: how long to run, in minutes (at least 3)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "out"), help="output folder")
+    return parser
+
+
+def run_section(name: str, args: argparse.Namespace, out: Path) -> Results:
+    """One section's results, run with the arguments it takes."""
+    section = SECTIONS[name]
+    if name == "pipeline":
+        return section.run(args.quick, args.model, args.repeat, shlex.split(args.live_args))
+    if name == "quality":
+        return section.run(
+            args.quick,
+            shlex.split(args.live_args),
+            args.clip,
+            Path(args.cache),
+            out,
+            [c for c in args.cases.split(",") if c],
+        )
+    if name == "provenance":
+        return section.run(args.quick, out)
+    if name == "soak":
+        return section.run(args.quick, args.model, args.minutes, out)
+    return section.run(args.quick)
+
+
+def main() -> int:
+    parser = build_parser()
     args = parser.parse_args()
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(wanted) - set(SECTIONS)
@@ -115,25 +142,8 @@ def main() -> int:
         lines += [f"Pipeline runs with `swapcam live {args.live_args}`.", ""]
     for name in wanted:
         print(f"benchmarks: {name}…", flush=True)
-        section = SECTIONS[name]
-        if name == "pipeline":
-            results[name] = section.run(args.quick, args.model, args.repeat, shlex.split(args.live_args))
-        elif name == "quality":
-            results[name] = section.run(
-                args.quick,
-                shlex.split(args.live_args),
-                args.clip,
-                Path(args.cache),
-                out,
-                [c for c in args.cases.split(",") if c],
-            )
-        elif name == "provenance":
-            results[name] = section.run(args.quick, out)
-        elif name == "soak":
-            results[name] = section.run(args.quick, args.model, args.minutes, out)
-        else:
-            results[name] = section.run(args.quick)
-        lines += [f"## {name}", "", *section.markdown(results[name]), ""]
+        results[name] = run_section(name, args, out)
+        lines += [f"## {name}", "", *SECTIONS[name].markdown(results[name]), ""]
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     if chart(results, out / "stages.png"):

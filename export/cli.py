@@ -90,7 +90,8 @@ class TrainCommand:
     def run(self, args: argparse.Namespace) -> int:
         from pathlib import Path
 
-        from .train import CHECKPOINT_NAME, TrainRun, train
+        from .training.checkpoint import CHECKPOINT_NAME
+        from .training.loop import TrainRun, train
 
         config = load_config(args.config)
         out = Path(args.out)
@@ -196,7 +197,7 @@ class ExportCommand:
         from .evaluate import faces_from_faceset
         from .models import build_swap_module
         from .onnx_export import export_fp32_proto, export_swap_model, ms_per_face
-        from .train import CHECKPOINT_NAME, load_model
+        from .training.checkpoint import CHECKPOINT_NAME, load_model
 
         path = Path(args.checkpoint)
         model, card = load_model(path / CHECKPOINT_NAME if path.is_dir() else path)

@@ -24,7 +24,8 @@ from .base import base_state, write_base
 from .dims import BASE_AUTO, BASE_NONE
 from .extract import ExtractSettings, extract
 from .settings import ModelSettings, PretrainSettings, TrainSettings
-from .train import CHECKPOINT_NAME, TrainRun, read_checkpoint, train
+from .training.checkpoint import CHECKPOINT_NAME, read_checkpoint
+from .training.loop import TrainRun, train
 
 BASE_NAME = "base.pt.gz"
 SYNTHETIC_FOLDER = "synthetic"

@@ -15,7 +15,7 @@ from swapcam.export.evaluate import faces_from_faceset, run_onnx
 from swapcam.export.models import build_model, build_swap_module
 from swapcam.export.onnx_export import export_swap_model, run_torch
 from swapcam.export.settings import EXPORT_PRECISIONS, ModelSettings, TrainSettings
-from swapcam.export.train import TrainRun, train
+from swapcam.export.training.loop import TrainRun, train
 from swapcam.realtime.core.errors import UserError
 from swapcam.realtime.run.config import LiveConfig
 from swapcam.realtime.run.live import LiveRun, run_live

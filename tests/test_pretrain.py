@@ -13,7 +13,8 @@ import torch
 from swapcam.export.base import BASE_FORMAT, WEIGHTS, base_path, read_base, write_base
 from swapcam.export.pretrain import BASE_NAME, pretrain, synthetic_inputs
 from swapcam.export.settings import ModelSettings, PretrainSettings, TrainSettings
-from swapcam.export.train import TrainRun, read_checkpoint, train
+from swapcam.export.training.checkpoint import read_checkpoint
+from swapcam.export.training.loop import TrainRun, train
 from swapcam.realtime.core.errors import UserError
 
 TINY = ModelSettings(preset="tiny")

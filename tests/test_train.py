@@ -24,7 +24,9 @@ from swapcam.export.dims import ARCHITECTURES, PRESET_NOTES, PRESETS, ModelDims
 from swapcam.export.losses import PIXEL_LOSS_FUNCTIONS, dssim_window, reconstruction_losses
 from swapcam.export.models import MODEL_CLASSES, build_model, build_swap_module, swap_flops
 from swapcam.export.settings import PIXEL_LOSSES, TRAIN_PRECISIONS, ModelSettings, TrainSettings
-from swapcam.export.train import TrainRun, load_model, lr_factor, read_checkpoint, train
+from swapcam.export.training.checkpoint import load_model, read_checkpoint
+from swapcam.export.training.loop import TrainRun, train
+from swapcam.export.training.trainer import lr_factor
 from swapcam.realtime.core.errors import UserError
 from swapcam.realtime.stages.contract import INPUT_FACE, OUTPUTS, TensorInfo, check_io
 
