@@ -26,7 +26,7 @@ from torch import nn
 
 from swapcam.realtime.core.errors import UserError
 from swapcam.realtime.core.files import write_atomic
-from swapcam.realtime.core.registry import Registry
+from swapcam.realtime.core.registry import BadInput, Registry
 from swapcam.realtime.core.timing import median_ms
 from swapcam.realtime.stages.contract import INPUT_FACE, OUTPUTS, ModelCard, TensorInfo, check_io
 from swapcam.realtime.stages.swap import ort_session
@@ -110,11 +110,30 @@ def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto
         return onnx.load(str(quantized))
 
 
-#: (fp32 graph, calibration faces) → graph, for each precision declared in settings.EXPORT_PRECISIONS
+#: (fp32 graph, calibration faces) → graph, for each precision declared in settings.EXPORT_PRECISIONS;
+#: the bad inputs are arguments of ``swapcam export RUN_DIR``
 PRECISION_CONVERTERS: Registry[Callable[[onnx.ModelProto, np.ndarray], onnx.ModelProto]] = Registry("precision")
-PRECISION_CONVERTERS.register("fp32")(lambda model, calibration: model)
-PRECISION_CONVERTERS.register("fp16")(_to_fp16)
-PRECISION_CONVERTERS.register("int8")(_to_int8)
+PRECISION_CONVERTERS.register(
+    "fp32",
+    BadInput(
+        ("--precision", "fp32", "--out", "{tmp}/missing/model.onnx"),
+        "cannot write {tmp}/missing/model.onnx: folder {tmp}/missing does not exist",
+    ),
+)(lambda model, calibration: model)
+PRECISION_CONVERTERS.register(
+    "fp16",
+    BadInput(
+        ("--precision", "fp16", "--out", "{tmp}/model.onnx", "--faceset", "{tmp}/missing"),
+        "{tmp}/missing is not a faceset (no faceset.json)",
+    ),
+)(_to_fp16)
+PRECISION_CONVERTERS.register(
+    "int8",
+    BadInput(
+        ("--precision", "int8", "--out", "{tmp}/model.onnx"),
+        "int8 export needs faceset faces to calibrate on and to measure its PSNR: give --faceset DIR",
+    ),
+)(_to_int8)
 
 
 def export_swap_model(

@@ -10,6 +10,8 @@ tracebacks, progress bars) bypasses the filter: it writes to the original stderr
 
 OpenCV and Python-side absl logging have levels of their own, set for the duration as well, and
 restored afterwards; onnxruntime sessions are opened at log level 3 already (swap.ort_session).
+Where swapcam itself says why a call failed (opening a camera that is not there), :func:`opencv_silenced`
+hides OpenCV's error lines about it too, so the user reads one line, swapcam's.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ NOISE = re.compile(
     r"|\[ ?(?:WARN|INFO):"
     r"|\[[IWV]:onnxruntime:)"
 )
+
+
+#: how many quiet_libraries blocks are open (0: --verbose, or outside the command line)
+_quiet_blocks = 0
+
+#: cv2.setLogLevel's levels
+OPENCV_SILENT, OPENCV_ERROR = 0, 2
 
 
 def is_noise(line: str) -> bool:
@@ -85,6 +94,25 @@ class StderrFilter:
 
 
 @contextlib.contextmanager
+def opencv_silenced() -> Iterator[None]:
+    """OpenCV logs nothing inside the block, errors included, while the libraries are quiet (inside
+    :func:`quiet_libraries`, so not under ``--verbose``). For a call whose failure swapcam reports in
+    its own words: ``cv2.VideoCapture(9)`` with no camera there logs
+    "[ERROR:…] … Camera index out of range" beside swapcam's "no camera at index 9"."""
+    if not _quiet_blocks:
+        yield
+        return
+    import cv2
+
+    level = cv2.getLogLevel()
+    cv2.setLogLevel(OPENCV_SILENT)
+    try:
+        yield
+    finally:
+        cv2.setLogLevel(level)
+
+
+@contextlib.contextmanager
 def quiet_libraries(enabled: bool = True) -> Iterator[None]:
     """Silence the libraries' informational logging inside the block (nothing when not ``enabled``)."""
     if not enabled:
@@ -92,8 +120,9 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
         return
     import cv2
 
+    global _quiet_blocks
     cv2_level = cv2.getLogLevel()
-    cv2.setLogLevel(2)  # errors only
+    cv2.setLogLevel(OPENCV_ERROR)
     absl_logging: Any = None
     with contextlib.suppress(ImportError):
         from absl import logging as absl_logging  # mediapipe's dependency
@@ -104,9 +133,11 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
         stderr: StderrFilter | None = StderrFilter()
     except OSError:  # no stderr to filter (closed by a service manager): nothing to hide either
         stderr = None
+    _quiet_blocks += 1
     try:
         yield
     finally:
+        _quiet_blocks -= 1
         if stderr is not None:
             stderr.close()
         cv2.setLogLevel(cv2_level)

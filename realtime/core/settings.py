@@ -13,6 +13,9 @@ From that one declaration:
 * :func:`from_sources` builds the object from defaults < config file section ``[align]`` < flags;
 * construction validates ranges and choices and raises :class:`UserError` naming the flag and the
   allowed values, so a bad value from any source gets the same one-line message.
+
+A key that moves to another section stays named in its old section's ``moved`` (key → new section),
+so a config file written for the earlier layout is told where the key lives now.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Settings:
     """Base for settings dataclasses: validates every field after construction."""
 
     section: ClassVar[str] = ""
+    moved: ClassVar[Mapping[str, str]] = {}  # keys that left this section: key → the section it moved to
 
     def __post_init__(self) -> None:
         hints = get_type_hints(type(self))
@@ -120,6 +124,10 @@ def from_sources(cls: type[S], args: argparse.Namespace | None = None, config: M
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     section = dict((config or {}).get(cls.section, {}))
     unknown = set(section) - names
+    for key in sorted(unknown & set(cls.moved)):
+        raise UserError(
+            f"config section [{cls.section}] has key {key!r}, which moved to [{cls.moved[key]}] {key}: move it there"
+        )
     if unknown:
         raise UserError(
             f"config section [{cls.section}] has unknown key {sorted(unknown)[0]!r}: "

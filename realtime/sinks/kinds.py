@@ -1,7 +1,7 @@
 """Output stage: where processed frames go — ``auto``, ``virtualcam``, ``window``, ``file:PATH``,
 ``images:DIR``, ``udp://HOST:PORT`` or ``null`` — each a registered kind that says what it needs (a
-fixed frame size, every frame, the main thread). Recording (``file:``) lives in realtime/recording.py,
-streaming (``udp:``) in realtime/streaming.py.
+fixed frame size, every frame, the main thread). Recording (``file:``) lives in realtime/sinks/recording.py,
+streaming (``udp:``) in realtime/sinks/streaming.py.
 
 ``auto`` opens the first of its candidates that works here: the virtual camera, else a window where
 there is a display; ``auto:virtualcam,null`` names other candidates (the demo uses that).
@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.files import require_folder
-from ..core.registry import Registry
+from ..core.registry import BadInput, Registry
 from .base import OutputSettings, Sink, Stream
 from .recording import FileSink
 from .streaming import UdpSink
@@ -72,7 +72,12 @@ class ImageFolderSink:
             raise UserError(f"output folder {folder} is the input folder: write the swapped photos to another folder")
         if folder.exists() and not folder.is_dir():
             raise UserError(f"output images:{folder} is a file: name a folder")
-        folder.mkdir(exist_ok=True)
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as err:  # a folder nobody may create (/proc/…), no permission, a read-only disk
+            raise UserError(
+                f"cannot create output folder {folder} ({err.strerror}): name a folder you can write to"
+            ) from None
         self.folder = folder
 
     def write(self, image: np.ndarray, frame: Frame) -> None:
@@ -159,13 +164,15 @@ class OutputKind:
     stream's size, letterboxed when they differ. ``every_frame``: a record that must not lose frames
     (with several outputs it gets a blocking queue in every-frame pacing, and counts what it has to
     drop in live pacing). ``main_thread``: must be written from the thread that runs the loop (GUI
-    toolkits, macOS above all, allow windows on the main thread only)."""
+    toolkits, macOS above all, allow windows on the main thread only). ``takes_argument``: something may
+    follow ``KIND:`` (a path, an address, auto's candidates); for the others it is refused, not ignored."""
 
     open: SinkFactory
     usage: str
     any_size: bool = False
     every_frame: bool = False
     main_thread: bool = False
+    takes_argument: bool = True
 
 
 def _open_auto(argument: str, stream: Stream, settings: OutputSettings) -> Sink:
@@ -173,13 +180,31 @@ def _open_auto(argument: str, stream: Stream, settings: OutputSettings) -> Sink:
 
 
 SINKS: Registry[OutputKind] = Registry("output kind")
-SINKS.register("auto")(OutputKind(_open_auto, "auto"))
-SINKS.register("virtualcam")(OutputKind(VirtualCameraSink, "virtualcam"))
-SINKS.register("window")(OutputKind(WindowSink, "window", main_thread=True))
-SINKS.register("file")(OutputKind(FileSink, "file:PATH", every_frame=True))
-SINKS.register("images")(OutputKind(ImageFolderSink, "images:DIR", any_size=True, every_frame=True))
-SINKS.register("udp")(OutputKind(UdpSink, "udp://HOST:PORT"))
-SINKS.register("null")(OutputKind(NullSink, "null", any_size=True))
+SINKS.register("auto", BadInput(("--output", "auto:auto"), "lists auto among its candidates"))(
+    OutputKind(_open_auto, "auto")
+)
+SINKS.register(
+    "virtualcam", BadInput(("--output", "virtualcam", "--device", "/dev/nope"), "no virtual camera available")
+)(OutputKind(VirtualCameraSink, "virtualcam", takes_argument=False))
+SINKS.register("window", BadInput(("--output", "window:2"), "output 'window:2' takes nothing after window"))(
+    OutputKind(WindowSink, "window", main_thread=True, takes_argument=False)
+)
+SINKS.register(
+    "file",
+    BadInput(
+        ("--output", "file:{tmp}/missing/out.mp4"),
+        "cannot write {tmp}/missing/out.mp4: folder {tmp}/missing does not exist",
+    ),
+)(OutputKind(FileSink, "file:PATH", every_frame=True))
+SINKS.register("images", BadInput(("--output", "images:/proc/nope"), "cannot create output folder /proc/nope"))(
+    OutputKind(ImageFolderSink, "images:DIR", any_size=True, every_frame=True)
+)
+SINKS.register("udp", BadInput(("--output", "udp://nohost"), "needs a host and a port"))(
+    OutputKind(UdpSink, "udp://HOST:PORT")
+)
+SINKS.register("null", BadInput(("--output", "null:x"), "output 'null:x' takes nothing after null"))(
+    OutputKind(NullSink, "null", any_size=True, takes_argument=False)
+)
 
 #: what ``auto`` tries, in order
 AUTO_CANDIDATES = ("virtualcam", "window")
@@ -219,6 +244,8 @@ def resolve_output(spec: str, stream: Stream, settings: OutputSettings) -> tuple
     candidate it chose), its sink, and why the candidates before it did not open."""
     kind = output_kind(spec)
     name, _, argument = spec.partition(":")
+    if argument and not kind.takes_argument:
+        raise UserError(f"output {spec!r} takes nothing after {name}: write --output {name} (its settings are flags)")
     if name != "auto":
         return spec, kind.open(argument, stream, settings), []
     problems: list[str] = []

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from ..core.errors import UserError
-from ..core.registry import Registry
+from ..core.quiet import opencv_silenced
+from ..core.registry import BadInput, Registry
 from .base import IMAGE_SUFFIXES, CaptureSettings, Frame, Pacer, Source
 
 
@@ -32,7 +33,8 @@ class CameraSource:
         if not argument.isdigit():
             raise UserError(f"camera:{argument} is not a camera index: use camera:0, camera:1, …")
         self.index = int(argument)
-        self.capture = cv2.VideoCapture(self.index)
+        with opencv_silenced():  # a missing camera is said below, in one line: not by OpenCV too
+            self.capture = cv2.VideoCapture(self.index)
         if not self.capture.isOpened():
             raise UserError(
                 f"no camera at index {self.index}: connect one, try another index, "
@@ -204,7 +206,7 @@ class InputKind:
     name labels the faces extracted from it), ``example`` shows one; ``default_argument``: used
     when nothing follows the colon; ``still_images``: frames are unrelated photos (detect each anew);
     ``reopens``: a device that can vanish and come back (unplugged): a failed read is an outage
-    bridged with stand-in frames while it is reopened (realtime/reopen.py), not the end of the input.
+    bridged with stand-in frames while it is reopened (realtime/sources/reopen.py), not the end of the input.
     """
 
     open: SourceFactory
@@ -220,14 +222,24 @@ class InputKind:
 
 
 SOURCES: Registry[InputKind] = Registry("input kind")
-SOURCES.register("camera")(InputKind(CameraSource, "live", True, "camera:N", default_argument="0", reopens=True))
-SOURCES.register("file")(InputKind(FileSource, "every", False, "file:PATH", path=True, example="clip.mp4"))
-SOURCES.register("images")(
-    InputKind(ImageFolderSource, "every", False, "images:DIR", path=True, example="frames/", still_images=True)
+SOURCES.register("camera", BadInput(("--input", "camera:9"), "no camera at index 9: connect one"))(
+    InputKind(CameraSource, "live", True, "camera:N", default_argument="0", reopens=True)
 )
-SOURCES.register("synthetic")(
-    InputKind(SyntheticSource, "live", True, "synthetic", options="[:identity=NAME,seed=N,fps=F,size=WxH]")
-)
+SOURCES.register(
+    "file",
+    BadInput(
+        ("--input", "file:{tmp}/missing.mp4"), "video file {tmp}/missing.mp4 does not exist: check the path after file:"
+    ),
+)(InputKind(FileSource, "every", False, "file:PATH", path=True, example="clip.mp4"))
+SOURCES.register(
+    "images",
+    BadInput(
+        ("--input", "images:{tmp}/missing"), "image folder {tmp}/missing does not exist: check the path after images:"
+    ),
+)(InputKind(ImageFolderSource, "every", False, "images:DIR", path=True, example="frames/", still_images=True))
+SOURCES.register(
+    "synthetic", BadInput(("--input", "synthetic:identity=nobody"), "unknown synthetic identity 'nobody'")
+)(InputKind(SyntheticSource, "live", True, "synthetic", options="[:identity=NAME,seed=N,fps=F,size=WxH]"))
 
 
 def input_usage(short: bool = False) -> str:
