@@ -36,11 +36,12 @@ $(TYPECHECK_LINKS):
 	mkdir -p $(@D)
 	ln -sfn ../../$(@F) $@
 
-# the checks that need no test run: lint rules, formatting, types (test runs them first)
+# the checks that need no test run: lint rules, formatting, types, the import layers (test runs them first)
 lint: $(BIN)/.installed-dev $(TYPECHECK_LINKS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.
 test: $(BIN)/.installed-dev lint

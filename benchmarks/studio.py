@@ -17,7 +17,6 @@ needs torch). Prints markdown for benchmarks/RESULTS.md and writes the JSON to `
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
@@ -119,7 +118,7 @@ def _report_of_limited_run(path: Path, restarted: float) -> bool:
 
 def with_opacity(opacity: float):
     def change(cfg):
-        return dataclasses.replace(cfg, mask=dataclasses.replace(cfg.mask, opacity=opacity))
+        return cfg.replace(mask=cfg.mask.replace(opacity=opacity))
 
     return change
 

@@ -64,12 +64,9 @@ class LiveCommand:
 
 def live_config(args: argparse.Namespace):
     """The LiveConfig of a command line: defaults < --config file < flags."""
-    from .run.config import LiveConfig
+    from .run.config import config_from
 
-    config_file = load_config(args.config)
-    return LiveConfig(
-        **{name: from_sources(type(default), args, config_file) for name, default in vars(LiveConfig()).items()}
-    )
+    return config_from(args, load_config(args.config))
 
 
 class DemoCommand:
@@ -77,13 +74,13 @@ class DemoCommand:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from .run.config import LIVE_SETTINGS
-        from .run.demo import DemoSettings
+        from .run.demo import DEMO_SETS, DemoSettings
 
         parser.add_argument("--report", metavar="PATH.json", help="also write the run report as JSON")
         parser.add_argument("--config", metavar="PATH.toml", help="settings file ([demo], [mask], … sections)")
         add_arguments(parser, DemoSettings)
         for settings_class in LIVE_SETTINGS:
-            if settings_class.section not in ("capture", "output", "pipeline", "color"):
+            if settings_class.section not in DEMO_SETS:
                 add_arguments(parser, settings_class)
 
     def run(self, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import pytest
 from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 from swapcam.realtime.sources.synthetic.occluder import PERIOD_S
 from swapcam.realtime.stages.align import align_matrix
-from swapcam.realtime.stages.occlusion import HandOcclusion, OcclusionSettings, hand_mask, occluder_mask
+from swapcam.realtime.stages.occlusion import HandOcclusion, HandsInFront, OcclusionSettings, hand_mask, occluder_mask
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_tracker_finds_the_synthetic_hand_and_masks_it_in_aligned_space(video):
     assert sum(bool(found[k]) for k in with_hand) >= 0.7 * len(with_hand)
     k = with_hand[len(with_hand) // 2]
     matrix = align_matrix(frames[k].landmarks, 128, 2.2)
-    predicted = tracker.mask(found[k], matrix, 128)
+    predicted = HandsInFront(found[k], 1.0).mask(matrix, 128)
     truth = cv2_warp(frames[k].occluder, matrix)
     overlap = (predicted > 0.5) & truth
     assert overlap.sum() > 0.7 * truth.sum() and overlap.sum() > 0.6 * (predicted > 0.5).sum()

@@ -140,7 +140,7 @@ class AlwaysSwaps(FrameProcessor):
         self.keep_original = False
         self.keep_faces = False
 
-    def _swap_faces(self, image, media_time, clock, kept):
+    def _swap_faces(self, work, clock):
         return 1
 
 

@@ -180,7 +180,7 @@ def test_h264_is_smaller_than_mpeg4_and_bitrate_sets_the_size(tmp_path):
 
 def test_h264_keeps_up_in_live_pacing_and_compresses_harder_offline(tmp_path):
     """veryfast frame by frame; in live pacing ultrafast, whose third of the CPU keeps the stream's
-    frame rate on two cores (see realtime/recording.py)."""
+    frame rate on two cores (see realtime/sinks/recording.py)."""
     presets = {}
     for live in (True, False):
         sink = open_sink(f"file:{tmp_path}/{live}.mp4", Stream(64, 48, FPS, live=live), OutputSettings())

@@ -10,7 +10,6 @@ from swapcam.realtime.cli import build_parser, live_config
 from swapcam.realtime.core.errors import UserError
 from swapcam.realtime.core.settings import Settings, setting
 from swapcam.realtime.run.config import LIVE_SETTINGS, LiveConfig
-from swapcam.realtime.run.retune import frame_sections
 from swapcam.realtime.sinks.base import OutputSettings
 from swapcam.realtime.stages.color import ColorSettings
 from swapcam.realtime.stages.mask import MaskSettings
@@ -19,7 +18,7 @@ from swapcam.realtime.studio.panel import apply_changes, panel_schema, preset_to
 
 
 def test_every_setting_has_one_control_with_its_range_choices_and_help():
-    groups = panel_schema(frame_sections())
+    groups = panel_schema()
     assert [g["section"] for g in groups] == [cls.section for cls in LIVE_SETTINGS]
     for cls, group in zip(LIVE_SETTINGS, groups, strict=True):
         fields = dataclasses.fields(cls)
@@ -46,7 +45,7 @@ def test_a_new_setting_brings_its_control():
         strength: float = setting(0.3, "how much the face glows", low=0.0, high=2.0)
         style: str = setting("soft", "glow style", choices=("soft", "hard"))
 
-    (group,) = panel_schema(frame_sections(), [GlowSettings])
+    (group,) = panel_schema([GlowSettings])
     assert [(c["name"], c["widget"]) for c in group["controls"]] == [("strength", "slider"), ("style", "select")]
     assert group["controls"][0]["step"] == pytest.approx(0.01)
     assert group["controls"][1]["choices"] == ["soft", "hard"]
@@ -70,7 +69,7 @@ def test_a_preset_is_a_config_file_live_reads_back(tmp_path):
         LiveConfig(),
         {"mask": {"opacity": 0.4, "blur": 0.125}, "color": {"mode": "mkl"}, "stabilize": {"smoothing": False}},
     )
-    config = dataclasses.replace(config, output=OutputSettings(label='altered "live" \\ demo'))
+    config = config.replace(output=OutputSettings(label='altered "live" \\ demo'))
     path = tmp_path / "preset.toml"
     path.write_text(preset_toml(config, "a test preset"))
     args = build_parser().parse_args(["live", "--config", str(path)])

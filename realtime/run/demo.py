@@ -8,7 +8,6 @@ disclosure label. The swapped stream can also go to a virtual camera.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,9 @@ from .report import stage_table
 
 DEMO_MODEL = Path(__file__).parents[1] / "data" / "demo.onnx"
 DEMO_INPUT = "synthetic:identity=ada,seed=7,size=640x360,fps=30"
+# sections whose flags `swapcam demo` does not take: it picks its own input, outputs and length, and
+# has a --color of its own (a config file's other [pipeline] and [color] settings still apply)
+DEMO_SETS = ("capture", "output", "pipeline", "color")
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,7 @@ def run_demo(settings: DemoSettings, config: LiveConfig = LiveConfig()) -> dict:
     output = "auto:virtualcam,null" if settings.output == "auto" else settings.output
     # the demo sets its length and colour mode; every other setting (a config file's [color]
     # smoothing, [pipeline] queue depth, …) stays as given
-    config = dataclasses.replace(
-        config,
+    config = config.replace(
         pipeline=config.pipeline.replace(seconds=settings.seconds),
         color=config.color.replace(mode=settings.color),
     )

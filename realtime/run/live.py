@@ -29,13 +29,15 @@ from ..sinks.fanout import Outputs, open_outputs
 from ..sources.base import Frame, Source
 from ..sources.capture import input_kind, open_source
 from ..sources.reopen import outage_report
-from ..stages.color import ColorTransfer
+from ..stages.align import AlignStage
+from ..stages.base import StageContext
+from ..stages.color import ColorStage, ColorTransfer
+from ..stages.order import STAGES
 from ..stages.swap import Swapper
 from ..stages.warp import crop_aligned, paste_back
-from .build import StageContext, build_processor
 from .config import LiveConfig
 from .loop import Pipeline
-from .processor import Processed
+from .processor import FrameProcessor, Processed
 from .report import peak_rss_mb, summary_lines, write_json_atomic
 from .retune import LiveControl, Retuner
 
@@ -84,6 +86,14 @@ class _Replay:
         self._source.close()
 
 
+def build_processor(
+    config: LiveConfig, context: StageContext, keep_original: bool = False, keep_faces: bool = False
+) -> FrameProcessor:
+    """A frame processor with every stage of :data:`STAGES` built from its section of ``config``."""
+    stages = {spec.name: spec.build(getattr(config, spec.name), context) for spec in STAGES}
+    return FrameProcessor(stages, context.still_images, keep_original, keep_faces)
+
+
 def warm_up(size: int, transfer: ColorTransfer) -> None:
     """Run the frame path's Numba kernels and colour transfer once on dummy faces of ``size``.
 
@@ -119,12 +129,14 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
     _, kind = input_kind(run.input)
     # photos are unrelated frames of any size: each is searched anew and swapped at its own size
     still = kind.still_images
-    context = StageContext(run.model, still)
-    processor = build_processor(cfg, swapper, context, run.keep_original, run.keep_faces)
-    warm_up(swapper.resolution, processor.color.transfer)
-    source = open_source(run.input, cfg.capture)
+    context = StageContext(run.model, still, swapper)
+    processor = build_processor(cfg, context, run.keep_original, run.keep_faces)
+    warm_up(swapper.resolution, processor.stage("color", ColorStage).matcher.transfer)
+    coverage = processor.stage("align", AlignStage).aligner.coverage
+    source: Source | None = None
     outputs: Outputs | None = None
-    try:
+    try:  # a refused input or output closes the stages too (the studio runs many in one process)
+        source = open_source(run.input, cfg.capture)
         first = source.read()
         if first is None:
             raise UserError(f"input {run.input} has no frames: check the file or folder")
@@ -142,7 +154,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         log(
             f"swapcam: {run.input} ({size} @ {source.fps:.3g} fps, "
             f"{'live' if source.live else 'every frame'}) → {swapper.name} [{swapper.provider}, "
-            f"{swapper.resolution}px, coverage {processor.aligner.coverage}] → {' + '.join(run.outputs)}"
+            f"{swapper.resolution}px, coverage {coverage}] → {' + '.join(run.outputs)}"
         )
         replay = _Replay(source, first)
         control = run.control
@@ -151,13 +163,12 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         pipeline = Pipeline(replay, process, sink, width, height, cfg.pipeline, run.on_output, still, stop)
         stats = pipeline.run()
     finally:
-        source.close()
-        processor.detector.close()  # the stages in use at the end: a change may have replaced them
-        if processor.occlusion is not None:
-            processor.occlusion.close()
+        if source is not None:
+            source.close()
+        processor.close()  # the stages in use at the end: a change may have replaced them
         if outputs is not None:
             outputs.close()
-    assert outputs is not None  # the pipeline ran, so the outputs were open
+    assert source is not None and outputs is not None  # the pipeline ran, so both were open
     if signing is not None:
         sign_recordings(run.outputs, signing, swapper.name, f"{fingerprint:06x}", log)
     report = stats.report(
@@ -169,14 +180,14 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         resolution=swapper.resolution,
         model_fingerprint=f"{fingerprint:06x}",
         watermark=cfg.provenance.watermark,
-        coverage=processor.aligner.coverage,
+        coverage=coverage,
         width=width,
         height=height,
         input_fps=round(source.fps, 3),
         swapcam_version=__version__,
         peak_rss_mb=peak_rss_mb(),
         **outage_report(source),
-        settings={name: to_dict(value) for name, value in vars(cfg).items()},
+        settings={name: to_dict(value) for name, value in cfg.sections()},
     )
     for line in summary_lines(report):
         log("swapcam: " + line)

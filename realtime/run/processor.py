@@ -1,31 +1,19 @@
-"""One frame through the stages: faults pass the original frame through, counted by kind."""
+"""One frame through the stages (realtime/stages/order.py, in that order): faults pass the original
+frame through, counted by kind."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from ..sources.base import Frame
-from ..stages.align import Aligner, transform_points
-from ..stages.blend import Blender
-from ..stages.color import ColorMatcher
-from ..stages.detect import Detector, choose_faces
-from ..stages.mask import MaskBuilder
-from ..stages.occlusion import HandOcclusion
-from ..stages.stabilize import LandmarkStabilizer
-from ..stages.swap import Swapper
-from ..stages.warp import crop_aligned
+from ..stages.base import FaceWork, FrameFault, FrameWork, Stage, StageContext, StageSpec
 
-
-class FrameFault(Exception):
-    """A problem with one frame: the frame passes through and ``kind`` is counted."""
-
-    def __init__(self, kind: str):
-        super().__init__(kind)
-        self.kind = kind
+S = TypeVar("S", bound=Stage)
 
 
 @dataclass
@@ -79,37 +67,53 @@ def conform(image: object, width: int, height: int) -> np.ndarray:
 
 
 class FrameProcessor:
-    """detect → (occlusion) → stabilize → align → swap → mask → colour → blend for one frame at a time."""
+    """Runs one frame at a time through the built stages (the contract: realtime/stages/base.py).
+
+    ``still_images``: frames are unrelated photos, so nothing learnt on one may smooth the next;
+    ``keep_original``: :attr:`Processed.original` holds each frame before swapping; ``keep_faces``:
+    :attr:`Processed.aligned` and ``rendered`` hold the first face (the studio's views)."""
 
     def __init__(
         self,
-        detector: Detector,
-        stabilizer: LandmarkStabilizer,
-        aligner: Aligner,
-        swapper: Swapper,
-        masker: MaskBuilder,
-        color: ColorMatcher,
-        blender: Blender,
-        choose: str,
-        keep_original: bool = False,
-        occlusion: HandOcclusion | None = None,
+        stages: dict[str, Stage | None],
         still_images: bool = False,
+        keep_original: bool = False,
         keep_faces: bool = False,
     ):
+        self.stages = stages  # by name, in processing order; None: switched off by its settings
+        self.still_images = still_images
         self.keep_original = keep_original
         self.keep_faces = keep_faces
-        self.still_images = still_images
-        self.detector = detector
-        self.stabilizer = stabilizer
-        self.aligner = aligner
-        self.swapper = swapper
-        self.masker = masker
-        self.color = color
-        self.blender = blender
-        self.occlusion = occlusion
-        self.choose = choose
-        # the aligned crop, written in place and handed to the model as a batch of one
-        self._crop = np.zeros((swapper.resolution, swapper.resolution, 3), np.float32)
+        self._steps: dict[str, list[tuple[str, Stage]]] = {}
+        self._plan()
+
+    def _plan(self) -> None:
+        """The stages taking part in each step, in order (read once, not per frame)."""
+        built = [(name, stage) for name, stage in self.stages.items() if stage is not None]
+        self._built = built
+        self._steps = {
+            step: [(n, s) for n, s in built if s.takes_part(step)] for step in ("on_frame", "on_face", "on_paste")
+        }
+
+    def stage(self, name: str, kind: type[S]) -> S:
+        """The built stage ``name``, which is a ``kind`` (so the caller gets its type)."""
+        stage = self.stages[name]
+        if not isinstance(stage, kind):
+            raise TypeError(f"stage {name} is {type(stage).__name__}, not {kind.__name__}")
+        return stage
+
+    def rebuild(self, spec: StageSpec, settings, context: StageContext) -> None:
+        """Replace the stage of ``spec`` by one built from ``settings`` (between frames), then close
+        the one it replaces. A build that fails leaves the previous stage in place."""
+        previous = self.stages[spec.name]
+        self.stages[spec.name] = spec.build(settings, context)
+        self._plan()
+        if previous is not None:
+            previous.close()
+
+    def close(self) -> None:
+        for _, stage in self._built:
+            stage.close()
 
     def __call__(self, frame: Frame, width: int, height: int) -> Processed:
         clock = StageClock()
@@ -120,9 +124,9 @@ class FrameProcessor:
             if not (isinstance(image, np.ndarray) and image.shape == (height, width, 3) and image.dtype == np.uint8):
                 raise FrameFault("bad_frame")
             original = image.copy() if self.keep_original else None
-            kept: list[np.ndarray] = []
-            faces_swapped = self._swap_faces(image, frame.media_time, clock, kept if self.keep_faces else None)
-            return Processed(frame, image, faces_swapped, None, clock.ms, original, *(kept or (None, None)))
+            work = FrameWork(image, frame.media_time, self.keep_faces)
+            faces_swapped = self._swap_faces(work, clock)
+            return Processed(frame, image, faces_swapped, None, clock.ms, original, *(work.kept or (None, None)))
         except FrameFault as fault:
             return self._pass_through(frame, fault.kind, clock, width, height)
         except Exception as err:  # a stage bug must not stop the stream; the report names it
@@ -135,49 +139,24 @@ class FrameProcessor:
             image = np.zeros((height, width, 3), np.uint8)
         return Processed(frame, image, 0, kind, clock.ms, image.copy() if self.keep_original else None)
 
-    def _swap_faces(
-        self, image: np.ndarray, media_time: float, clock: StageClock, kept: list[np.ndarray] | None
-    ) -> int:
+    def _swap_faces(self, work: FrameWork, clock: StageClock) -> int:
         if self.still_images:  # unrelated photos: nothing measured on one may smooth the next
-            self.stabilizer.reset()
-            self.color.reset()
-            self.blender.reset()
-        with clock("detect"):
-            faces = choose_faces(self.detector(image), image.shape[:2], self.choose)
-        if not faces:
-            self.color.reset()
-            self.blender.reset()
-            return 0
-        hands = []
-        if self.occlusion is not None:
-            with clock("occlusion"):
-                hands = self.occlusion(image)
-        with clock("stabilize"):
-            faces = self.stabilizer(faces, media_time)
-        size = self.swapper.resolution
-        pastes = []
-        for track, landmarks in enumerate(faces):
-            with clock("align"):
-                matrix = self.aligner.matrix(landmarks)
-                crop = crop_aligned(image, matrix, size, out=self._crop)
-            with clock("swap"):
-                face_mask, celeb, celeb_mask = self.swapper(crop)
-                if not (np.isfinite(celeb).all() and np.isfinite(face_mask).all() and np.isfinite(celeb_mask).all()):
-                    raise FrameFault("nan_output")
-                if kept is not None and track == 0:  # copies: the crop buffer is reused next frame
-                    kept += [crop.copy(), celeb.copy()]
-            with clock("mask"):
-                occluder = self.occlusion.mask(hands, matrix, size) if self.occlusion is not None else None
-                aligned = transform_points(matrix, landmarks)
-                masks = self.masker(face_mask, celeb_mask, aligned, occluder)
-            with clock("color"):
-                face = self.color(celeb, crop, masks.skin, media_time, track)
-            with clock("blend"):
-                face = self.blender(face, crop, masks.face, masks.visible, media_time, track)
-                detail = self.blender.detail_mask(masks.skin, aligned)
-            pastes.append((face, masks.alpha, matrix, detail))
-        # paste only once every face succeeded, so a fault leaves the original frame untouched
-        with clock("blend"):
-            for face, alpha, matrix, detail in pastes:
-                self.blender.paste(image, face, alpha, matrix, detail)
-        return len(pastes)
+            for _, stage in self._built:
+                stage.reset()
+        for name, stage in self._steps["on_frame"]:
+            with clock(name):
+                stage.on_frame(work)
+            if not work.faces:
+                for _, lost in self._built:
+                    lost.no_face()
+                return 0
+        for track, landmarks in enumerate(work.faces):
+            face = FaceWork(track, landmarks)
+            for name, stage in self._steps["on_face"]:
+                with clock(name):
+                    stage.on_face(face, work)
+            work.done.append(face)
+        for name, stage in self._steps["on_paste"]:
+            with clock(name):
+                stage.on_paste(work)
+        return len(work.done)

@@ -10,7 +10,7 @@ second, sustained); ``capture_fps`` (the rate frames really arrived at); ``laten
 ``outputs`` {output: {written, dropped, errors, latency_ms {p50, p95}, and error, opened (what
 ``auto`` chose), audio (what a recording did with the input's sound) where they apply}};
 ``camera`` {outages, reopened, stand_in_frames, lost_s, last_error} for a camera that was lost and
-reopened (realtime/reopen.py; its stand-in frames count in ``faults`` as ``camera_lost``);
+reopened (realtime/sources/reopen.py; its stand-in frames count in ``faults`` as ``camera_lost``);
 ``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements);
 ``peak_rss_mb`` (the process's peak resident memory).
 """

@@ -1,11 +1,12 @@
 """Settings changed while a run streams: handed over between frames, never as shared mutable fields.
 
-:class:`LiveControl` holds the run's current :class:`~.live.LiveConfig`, an immutable object: a
+:class:`LiveControl` holds the run's current :class:`~.config.LiveConfig`, an immutable object: a
 writer (the studio's web server) builds a new one and swaps the reference in one store, which is
 atomic in Python. :class:`Retuner` wraps the frame processor on the processing thread: it reads the
-reference once per frame and, when it is a new object, rebuilds the stages of the sections that
-changed (realtime/stages.py) before processing that frame. So a change shows from the next frame
-processed on, no frame is processed with half a change, and nothing locks on the frame path.
+reference once per frame and, when it is a new object, rebuilds the stages whose sections changed
+(each with the builder its module declares) before processing that frame. So a change shows from
+the next frame processed on, no frame is processed with half a change, and nothing locks on the
+frame path.
 
 ``stop`` asks the run to end as if its input had ended (the studio switching input or model).
 """
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
 from ..sources.base import Frame
-from .build import STAGE_BUILDERS, StageContext
+from ..stages.base import NEXT_FRAME, StageContext
+from ..stages.order import STAGES
 from .processor import FrameProcessor, Processed
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 def changed_sections(old: LiveConfig, new: LiveConfig) -> list[str]:
     """The names of the sections whose settings differ, in the order of the config."""
-    return [name for name, settings in vars(new).items() if getattr(old, name) != settings]
+    return [name for name, settings in new.sections() if getattr(old, name) != settings]
 
 
 class LiveControl:
@@ -73,19 +75,15 @@ class Retuner:
 
     def _retune(self, config: LiveConfig) -> None:
         errors = []
-        for section in changed_sections(self.applied, config):
-            if section not in STAGE_BUILDERS:
-                continue  # a section of the run itself: takes effect with the next run
+        changed = set(changed_sections(self.applied, config))
+        for spec in STAGES:  # a section of the run itself takes effect with the next run
+            if spec.name not in changed or spec.applies != NEXT_FRAME:
+                continue
             try:
-                STAGE_BUILDERS.get(section)(self.processor, config, self.context)
+                self.processor.rebuild(spec, getattr(config, spec.name), self.context)
             except UserError as err:
-                errors.append(f"{section}: {err}")
+                errors.append(f"{spec.name}: {err}")
             except Exception as err:  # a bug in a rebuild must not stop the stream either
-                errors.append(f"{section}: {type(err).__name__}: {err}")
+                errors.append(f"{spec.name}: {type(err).__name__}: {err}")
         self.control.error = "; ".join(errors) or None
         self.applied = config
-
-
-def frame_sections() -> frozenset[str]:
-    """Sections a running stream takes up from the next frame (the others start a new run)."""
-    return frozenset(STAGE_BUILDERS)

@@ -12,7 +12,7 @@ and how quality is set when no bitrate is given.
 
 Each frame is stamped with its time in the input (``Frame.media_time``), not with a running count:
 in live pacing, where frames are dropped, the recording still plays at the speed it was captured.
-With a ``file:`` input in every-frame pacing, the input's sound is carried along (realtime/audio.py).
+With a ``file:`` input in every-frame pacing, the input's sound is carried along (realtime/sinks/audio.py).
 
 The muxer is closed in :meth:`FileSink.close`, which the live run calls on every way out (end of
 input, a limit, Ctrl-C, a fault), so a stopped recording is a complete, playable file.
@@ -20,6 +20,7 @@ input, a limit, Ctrl-C, a fault), so a stopped recording is a complete, playable
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, cast
 
@@ -69,6 +70,16 @@ class MediaClock:
         # never before the previous frame (a camera's clock may jitter)
         self.last_pts = max(self.last_pts + 1, round((media_time - self.origin) * self.rate))
         return self.last_pts
+
+
+def end_video(container: Any, video: VideoStream, before_close: Callable[[], None] = lambda: None) -> None:
+    """Flush the encoder's last frames into ``container``, run ``before_close`` (the sound's end),
+    and close the container even when flushing fails."""
+    try:
+        container.mux(video.encode(None))
+        before_close()
+    finally:
+        container.close()
 
 
 def video_frame(image: np.ndarray, video: VideoStream, pts: int, rate: Fraction) -> av.VideoFrame:
@@ -149,9 +160,6 @@ class FileSink:
         if self._closed:
             return
         self._closed = True
-        try:
-            self.container.mux(self.video.encode(None))
-            if self.audio is not None:
-                self.audio.finish(float((self.clock.last_pts + 1) / self.rate))
-        finally:
-            self.container.close()
+        audio = self.audio
+        end = float((self.clock.last_pts + 1) / self.rate)
+        end_video(self.container, self.video, (lambda: audio.finish(end)) if audio is not None else lambda: None)

@@ -12,7 +12,7 @@ The encoder is set for a viewer watching now, not for a file:
   keyframe, has a whole picture within a second;
 * a capped rate (``--bitrate``, or about 0.1 bit a pixel): a burst above what the network carries is
   lost, not delayed, on UDP; a half-second VBV buffer keeps keyframes inside the cap;
-* preset ultrafast in live pacing, as for recordings (realtime/recording.py: it shares the CPU with
+* preset ultrafast in live pacing, as for recordings (realtime/sinks/recording.py: it shares the CPU with
   the swap), veryfast when frames come one by one;
 * the muxer writes every packet out at once (``flush_packets``) in 1316-byte datagrams (seven TS
   packets, inside a 1500-byte Ethernet MTU), and gives each frame's PES its length (FFmpeg leaves it
@@ -34,7 +34,7 @@ import numpy as np
 from av.video.stream import VideoStream
 
 from ..core.errors import UserError
-from .recording import MediaClock, even_size, frame_rate, video_frame
+from .recording import MediaClock, end_video, even_size, frame_rate, video_frame
 
 if TYPE_CHECKING:
     from ..sources.base import Frame
@@ -120,7 +120,4 @@ class UdpSink:
         if self._closed:
             return
         self._closed = True
-        try:
-            self.container.mux(self.video.encode(None))
-        finally:
-            self.container.close()
+        end_video(self.container, self.video)

@@ -39,7 +39,7 @@ class Frame:
     every-frame mode frames are read milliseconds apart although they are 1/fps apart in the video.
     ``name``: the photo's file name, for an image folder (outputs that write photos keep it).
     ``fault``: set on a stand-in for a frame the input could not give (``camera_lost``,
-    realtime/reopen.py): it skips the swap and counts as that fault.
+    realtime/sources/reopen.py): it skips the swap and counts as that fault.
     """
 
     index: int

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.settings import Settings, setting
+from .base import FaceWork, FrameWork, Stage, StageContext, StageSpec
+from .warp import crop_aligned
 
 _TEMPLATE = {
     33: (0.0995, 0.3298),
@@ -154,3 +156,29 @@ class Aligner:
 
     def matrix(self, landmarks: np.ndarray) -> np.ndarray:
         return align_matrix(landmarks, self.size, self.coverage, self.y_offset)
+
+
+def make_aligner(settings: AlignSettings, context: StageContext) -> Aligner:
+    """Coverage and offset from the settings, else from the model's card."""
+    card = context.card
+    return Aligner(
+        size=context.resolution,
+        coverage=settings.coverage if settings.coverage is not None else card.coverage,
+        y_offset=settings.y_offset if settings.y_offset is not None else card.y_offset,
+    )
+
+
+class AlignStage(Stage):
+    """Cuts each face out of the frame, upright and at the model's resolution."""
+
+    def __init__(self, settings: AlignSettings, context: StageContext):
+        self.aligner = make_aligner(settings, context)
+        # the aligned crop, written in place and handed to the model as a batch of one
+        self._crop = np.zeros((context.resolution, context.resolution, 3), np.float32)
+
+    def on_face(self, face: FaceWork, work: FrameWork) -> None:
+        face.matrix = self.aligner.matrix(face.landmarks)
+        face.crop = crop_aligned(work.image, face.matrix, self.aligner.size, out=self._crop)
+
+
+SPEC = StageSpec(AlignSettings, AlignStage)

@@ -29,6 +29,7 @@ import numpy as np
 from ..core.registry import Registry
 from ..core.settings import Settings, setting
 from .align import compose
+from .base import FaceWork, FrameWork, Stage, StageContext, StageSpec
 from .landmarks import LEFT_BROW, LEFT_EYE, LIPS, NOSE_TIP, RIGHT_BROW, RIGHT_EYE
 from .mask import hull_mask, polygon_mask, refine_mask
 from .temporal import TrackAverage
@@ -236,3 +237,28 @@ class Blender:
         if self._paste_adjustment is not None:
             matrix = compose(self._paste_adjustment, matrix)
         paste_back(image, face, alpha, matrix, detail_mask=detail)
+
+
+class BlendStage(Stage):
+    """Corrects each face's seam and pastes every face back into the frame."""
+
+    def __init__(self, settings: BlendSettings, context: StageContext):
+        self.blender = Blender(settings, context.resolution)
+
+    def on_face(self, face: FaceWork, work: FrameWork) -> None:
+        masks = face.masks
+        face.face = self.blender(face.face, face.crop, masks.face, masks.visible, work.media_time, face.track)
+        face.detail = self.blender.detail_mask(masks.skin, face.aligned)
+
+    def on_paste(self, work: FrameWork) -> None:
+        # only once every face succeeded, so a fault leaves the original frame untouched
+        for face in work.done:
+            self.blender.paste(work.image, face.face, face.masks.alpha, face.matrix, face.detail)
+
+    def reset(self) -> None:
+        self.blender.reset()
+
+    no_face = reset
+
+
+SPEC = StageSpec(BlendSettings, BlendStage)

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.registry import Registry
 from ..core.settings import Settings, setting
+from .base import FaceWork, FrameWork, Stage, StageContext, StageSpec
 from .color_sot import SOT_BINS, SOT_ROTATIONS, sot_step
 from .temporal import TrackAverage
 
@@ -265,3 +266,21 @@ class ColorMatcher:
     def reset(self) -> None:
         """Forget every track (no face in the frame)."""
         self._average.reset()
+
+
+class ColorStage(Stage):
+    """Gives each rendering the camera face's colours."""
+
+    def __init__(self, settings: ColorSettings, context: StageContext):
+        self.matcher = ColorMatcher(settings)
+
+    def on_face(self, face: FaceWork, work: FrameWork) -> None:
+        face.face = self.matcher(face.celeb, face.crop, face.masks.skin, work.media_time, face.track)
+
+    def reset(self) -> None:
+        self.matcher.reset()
+
+    no_face = reset
+
+
+SPEC = StageSpec(ColorSettings, ColorStage)

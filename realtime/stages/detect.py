@@ -14,8 +14,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from ..core.registry import Registry
+from ..core.registry import BadInput, Registry
 from ..core.settings import Settings, setting
+from .base import FrameWork, Stage, StageContext, StageSpec
 
 N_LANDMARKS = 468
 
@@ -116,7 +117,10 @@ class MediapipeDetector:
 
 # a detector is made from its settings and whether frames are unrelated photos (static)
 DETECTORS: Registry[Callable[[DetectSettings, bool], Detector]] = Registry("detector")
-DETECTORS.register("mediapipe")(MediapipeDetector)
+DETECTORS.register(
+    "mediapipe",
+    BadInput(("--detector", "mediapipe", "--max-faces", "9"), "--max-faces 9 is out of range: use a value from 1 to 8"),
+)(MediapipeDetector)
 
 
 @dataclass(frozen=True)
@@ -132,3 +136,20 @@ class DetectSettings(Settings):
 def make_detector(settings: DetectSettings, static: bool = False) -> Detector:
     """``static``: the frames are unrelated photos, so each is searched anew (no tracking)."""
     return DETECTORS.get(settings.detector)(settings, static)
+
+
+class DetectStage(Stage):
+    """Finds the faces of each frame and picks the ones to swap."""
+
+    def __init__(self, settings: DetectSettings, context: StageContext):
+        self.detector = make_detector(settings, static=context.still_images)
+        self.choose = settings.choose
+
+    def on_frame(self, work: FrameWork) -> None:
+        work.faces = choose_faces(self.detector(work.image), work.image.shape[:2], self.choose)
+
+    def close(self) -> None:
+        self.detector.close()
+
+
+SPEC = StageSpec(DetectSettings, DetectStage)

@@ -20,6 +20,8 @@ import numpy as np
 
 from ..core.registry import Registry
 from ..core.settings import Settings, setting
+from .align import transform_points
+from .base import FaceWork, FrameWork, Stage, StageContext, StageSpec
 from .landmarks import FACE_OVAL, LEFT_EYE, MOUTH_INNER, RIGHT_EYE
 
 #: how the model's two masks combine: (out_face_mask, out_celeb_face_mask) → (R, R) float32
@@ -33,6 +35,8 @@ MODEL_MASKS.register("none")(lambda face, celeb: np.ones_like(face))
 @dataclass(frozen=True)
 class MaskSettings(Settings):
     section = "mask"
+    # the paste geometry went with pasting to the blend stage (commit 1d2435b)
+    moved = {"face_scale": "blend", "face_offset_x": "blend", "face_offset_y": "blend"}
     model_mask: str = setting("both", "which model masks to use", choices=tuple(MODEL_MASKS.names()))
     hull: bool = setting(True, "limit the swap to the landmark face outline")
     erode: float = setting(
@@ -152,3 +156,20 @@ class MaskBuilder:
         if s.opacity != 1.0:
             alpha = alpha * s.opacity
         return FaceMasks(face, alpha, skin, visible)
+
+
+class MaskStage(Stage):
+    """Decides where the rendering shows: the model's masks, the face's outline, kept features and
+    whatever is in front of the face."""
+
+    def __init__(self, settings: MaskSettings, context: StageContext):
+        self.builder = MaskBuilder(settings, context.resolution)
+
+    def on_face(self, face: FaceWork, work: FrameWork) -> None:
+        size = self.builder.size
+        occluder = work.in_front.mask(face.matrix, size) if work.in_front is not None else None
+        face.aligned = transform_points(face.matrix, face.landmarks)
+        face.masks = self.builder(face.face_mask, face.celeb_mask, face.aligned, occluder)
+
+
+SPEC = StageSpec(MaskSettings, MaskStage)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from ..core.settings import Settings, setting
+from .base import FrameWork, Stage, StageContext, StageSpec
 from .detect import MediapipeRunner
 
 # mediapipe hand landmark topology: wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; little 17-20.
@@ -103,9 +104,37 @@ class HandOcclusion:
         """frame (H, W, 3) uint8 BGR → list of (21, 2) float32 pixel landmarks, one per hand."""
         return self._hands.landmarks(frame, "multi_hand_landmarks", 21)
 
-    def mask(self, hands: list[np.ndarray], matrix: np.ndarray, size: int) -> np.ndarray | None:
-        """:func:`occluder_mask` of these hands with the settings' outline thickness."""
-        return occluder_mask(hands, matrix, size, self.settings.hand_grow)
-
     def close(self) -> None:
         self._hands.close()
+
+
+@dataclass(frozen=True)
+class HandsInFront:
+    """The hands of one frame ((21, 2) frame-pixel landmarks each), drawn into any face's crop."""
+
+    hands: list[np.ndarray]
+    grow: float
+
+    def mask(self, matrix: np.ndarray, size: int) -> np.ndarray | None:
+        return occluder_mask(self.hands, matrix, size, self.grow)
+
+
+class OcclusionStage(Stage):
+    """Tracks the hands of each frame with a face; the mask stage cuts them out of every face."""
+
+    def __init__(self, settings: OcclusionSettings, context: StageContext):
+        self.tracker = HandOcclusion(settings, static=context.still_images)
+        self.grow = settings.hand_grow
+
+    def on_frame(self, work: FrameWork) -> None:
+        work.in_front = HandsInFront(self.tracker(work.image), self.grow)
+
+    def close(self) -> None:
+        self.tracker.close()
+
+
+def _build(settings: OcclusionSettings, context: StageContext) -> OcclusionStage | None:
+    return OcclusionStage(settings, context) if settings.hands else None
+
+
+SPEC = StageSpec(OcclusionSettings, _build)

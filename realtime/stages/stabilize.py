@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.settings import Settings, setting
+from .base import FrameWork, Stage, StageContext, StageSpec
 from .detect import face_size
 
 
@@ -95,3 +96,19 @@ class LandmarkStabilizer:
             if distance < best_distance:
                 best, best_distance = track, distance
         return best
+
+
+class StabilizeStage(Stage):
+    """Smooths each tracked face's landmarks over time."""
+
+    def __init__(self, settings: StabilizeSettings, context: StageContext):
+        self.stabilizer = LandmarkStabilizer(settings)
+
+    def on_frame(self, work: FrameWork) -> None:
+        work.faces = self.stabilizer(work.faces, work.media_time)
+
+    def reset(self) -> None:
+        self.stabilizer.reset()
+
+
+SPEC = StageSpec(StabilizeSettings, StabilizeStage)

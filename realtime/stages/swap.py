@@ -18,6 +18,7 @@ import onnx
 from ..core.errors import UserError
 from ..core.registry import Registry
 from ..core.settings import Settings, setting
+from .base import FaceWork, FrameFault, FrameWork, Stage, StageContext, StageSpec
 from .contract import INPUT_FACE, INPUT_MORPH, ContractError, ModelCard, ModelIO, TensorInfo, check_io
 
 
@@ -189,3 +190,24 @@ class Swapper:
         without a copy) → (face_mask (R, R), celeb (R, R, 3), celeb_mask (R, R)) float32."""
         face_mask, celeb, celeb_mask = run_swap(self.session, crop[None], self._morph)
         return face_mask[0, :, :, 0], celeb[0], celeb_mask[0, :, :, 0]
+
+
+class SwapStage(Stage):
+    """Renders each aligned face as the model's identity. A new model is a new run: a change of
+    these settings loads the same model with the new session options and morph value."""
+
+    def __init__(self, settings: SwapSettings, context: StageContext):
+        first = context.swapper
+        self.swapper = first if settings == first.settings else Swapper(context.model, settings)
+
+    def on_face(self, face: FaceWork, work: FrameWork) -> None:
+        face.face_mask, face.celeb, face.celeb_mask = self.swapper(face.crop)
+        if not (
+            np.isfinite(face.celeb).all() and np.isfinite(face.face_mask).all() and np.isfinite(face.celeb_mask).all()
+        ):
+            raise FrameFault("nan_output")
+        if work.keep_faces and face.track == 0:  # copies: the crop buffer is reused next frame
+            work.kept = (face.crop.copy(), face.celeb.copy())
+
+
+SPEC = StageSpec(SwapSettings, SwapStage)

@@ -15,7 +15,8 @@ from typing import Any, get_type_hints
 
 from ..core.errors import UserError
 from ..core.settings import Settings, flag_name, from_sources, scalar_type, to_dict
-from ..run.config import LIVE_SETTINGS, LiveConfig
+from ..run.config import APPLIES, LIVE_SETTINGS, LiveConfig, config_from
+from ..stages.base import RESTARTS
 
 # how finely a slider moves over its range
 SLIDER_STEPS = 200
@@ -55,14 +56,14 @@ def _control(cls: type[Settings], f: dataclasses.Field) -> dict[str, Any]:
     }
 
 
-def panel_schema(frame_sections: Iterable[str], classes: Iterable[type[Settings]] = LIVE_SETTINGS) -> list[dict]:
+def panel_schema(classes: Iterable[type[Settings]] = LIVE_SETTINGS) -> list[dict]:
     """One group per settings section, in the order of ``swapcam live --help``; ``applies`` says
-    whether a change shows from the next frame or starts the stream anew (a new input or output)."""
-    live = set(frame_sections)
+    whether a change shows from the next frame or starts the stream anew (a new input or output).
+    A section no stage declares (a test's own) restarts the stream."""
     return [
         {
             "section": cls.section,
-            "applies": "next frame" if cls.section in live else "restarts the stream",
+            "applies": APPLIES.get(cls.section, RESTARTS),
             "controls": [_control(cls, f) for f in dataclasses.fields(cls)],  # type: ignore[arg-type]
         }
         for cls in classes
@@ -70,7 +71,7 @@ def panel_schema(frame_sections: Iterable[str], classes: Iterable[type[Settings]
 
 
 def config_values(config: LiveConfig) -> dict[str, dict[str, Any]]:
-    return {section: to_dict(settings) for section, settings in vars(config).items()}
+    return {section: to_dict(settings) for section, settings in config.sections()}
 
 
 def apply_changes(config: LiveConfig, changes: Mapping[str, Any]) -> LiveConfig:
@@ -80,24 +81,23 @@ def apply_changes(config: LiveConfig, changes: Mapping[str, Any]) -> LiveConfig:
         raise UserError('settings change must be {"section": {"name": value}}: send at least one setting')
     sections = {}
     for section, values in changes.items():
-        if section not in vars(config):
-            raise UserError(f"unknown settings section {section!r}: choose one of {', '.join(vars(config))}")
+        if section not in config.names():
+            raise UserError(f"unknown settings section {section!r}: choose one of {', '.join(config.names())}")
         if not isinstance(values, Mapping):
             raise UserError(f"settings of [{section}] must be an object of name: value")
         current = getattr(config, section)
         merged = {**to_dict(current), **values}
         sections[section] = from_sources(type(current), None, {section: merged})
-    return dataclasses.replace(config, **sections)
+    return config.replace(**sections)
 
 
 def config_from_toml(data: Mapping[str, Any]) -> LiveConfig:
     """The LiveConfig of a parsed ``--config`` file (defaults for what it leaves out)."""
-    unknown = set(data) - set(vars(LiveConfig()))
+    names = LiveConfig().names()
+    unknown = set(data) - set(names)
     if unknown:
-        raise UserError(
-            f"preset has unknown section [{sorted(unknown)[0]}]: sections are {', '.join(vars(LiveConfig()))}"
-        )
-    return LiveConfig(**{name: from_sources(type(default), None, data) for name, default in vars(LiveConfig()).items()})
+        raise UserError(f"preset has unknown section [{sorted(unknown)[0]}]: sections are {', '.join(names)}")
+    return config_from(None, data)
 
 
 def _toml_value(value: Any) -> str:

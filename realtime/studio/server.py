@@ -131,10 +131,8 @@ def build_app(session: Session, token: str) -> Starlette:
         return Response(path.read_bytes(), media_type=STATIC_TYPES[path.suffix])
 
     async def schema(request: Request) -> Response:
-        from ..run.retune import frame_sections
-
         views = [{"name": name, "label": VIEWS.get(name).label} for name in VIEWS]
-        return JSONResponse({"groups": panel_schema(frame_sections()), "views": views})
+        return JSONResponse({"groups": panel_schema(), "views": views})
 
     async def state(request: Request) -> Response:
         listing = await run_in_threadpool(session.folders.listing)

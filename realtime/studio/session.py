@@ -1,7 +1,7 @@
 """The studio's stream: the live pipeline run after run on a thread of its own, switched from the page.
 
 Settings of the frame stages go to the running stream through its :class:`LiveControl` (from the next
-frame, realtime/retune.py). A new input, model or virtual camera, or a change to the run's own
+frame, realtime/run/retune.py). A new input, model or virtual camera, or a change to the run's own
 sections (capture, output, pipeline), ends the run and starts the next with it; if the new run
 cannot start (no camera at that index, a model that breaks the contract), the stream goes back to
 what ran before and the page shows why.
@@ -22,11 +22,11 @@ import cv2
 
 from ..core.errors import UserError
 from ..core.settings import load_config
-from ..run.config import LiveConfig
+from ..run.config import LiveConfig, frame_sections
 from ..run.demo import DEMO_MODEL
 from ..run.live import LiveRun, run_live
 from ..run.processor import Processed
-from ..run.retune import LiveControl, changed_sections, frame_sections
+from ..run.retune import LiveControl, changed_sections
 from ..sources.capture import input_kind
 from .folders import Folders
 from .panel import apply_changes, config_from_toml, config_values, preset_toml

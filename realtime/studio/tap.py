@@ -107,7 +107,7 @@ class StreamTap:
             return 30.0
         return (media[-1][0] - media[0][0]) / (media[-1][1] - media[0][1])
 
-    # recording: a Channel (realtime/fanout.py) of its own, so the encoder never holds up the stream
+    # recording: a Channel (realtime/sinks/fanout.py) of its own, so the encoder never holds up the stream
 
     @property
     def recording(self) -> dict[str, Any] | None:
