@@ -6,7 +6,7 @@ import pytest
 from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 from swapcam.realtime.sources.synthetic.occluder import PERIOD_S
 from swapcam.realtime.stages.align import align_matrix
-from swapcam.realtime.stages.occlusion import HandOcclusion, HandsInFront, OcclusionSettings, hand_mask, occluder_mask
+from swapcam.realtime.stages.occlusion import HandOcclusion, OcclusionSettings, hand_mask, occluder_mask
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_tracker_finds_the_synthetic_hand_and_masks_it_in_aligned_space(video):
     assert sum(bool(found[k]) for k in with_hand) >= 0.7 * len(with_hand)
     k = with_hand[len(with_hand) // 2]
     matrix = align_matrix(frames[k].landmarks, 128, 2.2)
-    predicted = HandsInFront(found[k], 1.0).mask(matrix, 128)
+    predicted = occluder_mask(found[k], matrix, 128)
     truth = cv2_warp(frames[k].occluder, matrix)
     overlap = (predicted > 0.5) & truth
     assert overlap.sum() > 0.7 * truth.sum() and overlap.sum() > 0.6 * (predicted > 0.5).sum()
@@ -101,3 +101,32 @@ def test_a_hand_in_front_of_the_face_stays_in_front_with_hands_on(inverting_mode
     # the inverting model paints over the hand; with hands on, the hand shows (soft edge and the
     # tracker's slack aside)
     assert errors[False] > 25 and errors[True] < 0.25 * errors[False]
+
+
+def test_with_no_hand_in_view_hands_are_looked_for_every_few_frames_and_a_found_one_every_frame(video):
+    from swapcam.realtime.stages.base import FrameWork, StageContext
+    from swapcam.realtime.stages.occlusion import OcclusionStage
+
+    class Context(StageContext):
+        def __init__(self):
+            self.still_images = False
+
+    stage = OcclusionStage(OcclusionSettings(hand_search_every=3), Context())
+    try:
+        no_hand = [k for k in range(0, 60) if not video.frame(k).occluder.any()][:9]
+        pending = []
+        for k in no_hand:
+            work = FrameWork(video.frame(k).image, k / 30)
+            stage.on_frame(work)
+            pending.append(work.in_front)
+        assert [p is not None for p in pending] == [True, False, False] * 3
+        assert stage.searches == 3 and all(p.mask(np.eye(2, 3), 64) is None for p in pending if p is not None)
+        # a hand up in front of the face: found, then followed in every frame while it stays
+        up = [k for k in range(0, int(PERIOD_S * 30)) if video.frame(k).occluder.sum() > 3000][5:11]
+        searched_before = stage.searches
+        for k in up:
+            work = FrameWork(video.frame(k).image, k / 30)
+            stage.on_frame(work)
+        assert stage.searches - searched_before >= len(up) - 2
+    finally:
+        stage.close()

@@ -12,6 +12,7 @@ cover the tracker's error) and the forearm continuing past the wrist.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -42,6 +43,16 @@ class OcclusionSettings(Settings):
     )
     hand_grow: float = setting(
         1.0, "scale of the hand's outline thickness (1 = a finger and the tracker's error)", low=0.5, high=3.0
+    )
+    # mediapipe's palm detector costs ~16 ms a 720p frame on a 2-core AVX2 EPYC whether or not a hand
+    # is there (and as much on a small crop: its input is 192 px either way), so with no hand in view
+    # it is run only every few frames; a hand it finds is then tracked every frame
+    hand_search_every: int = setting(
+        3,
+        "while no hand is tracked, look for one every N frames of video (1 = every frame); a hand found "
+        "is tracked every frame",
+        low=1,
+        high=30,
     )
 
 
@@ -108,28 +119,47 @@ class HandOcclusion:
         self._hands.close()
 
 
-@dataclass(frozen=True)
-class HandsInFront:
-    """The hands of one frame ((21, 2) frame-pixel landmarks each), drawn into any face's crop."""
+class PendingHands:
+    """The hands of a frame that a worker thread is still looking for: the first mask waits for them."""
 
-    hands: list[np.ndarray]
-    grow: float
+    def __init__(self, search: Future[list[np.ndarray]], grow: float):
+        self._search = search
+        self._grow = grow
 
     def mask(self, matrix: np.ndarray, size: int) -> np.ndarray | None:
-        return occluder_mask(self.hands, matrix, size, self.grow)
+        return occluder_mask(self._search.result(), matrix, size, self._grow)
 
 
 class OcclusionStage(Stage):
-    """Tracks the hands of each frame with a face; the mask stage cuts them out of every face."""
+    """Finds the hands of each frame with a face; the mask stage cuts them out of every face.
+
+    The search runs on a worker thread (mediapipe releases the GIL), beside stabilize, align and the
+    model, and the mask stage waits for it: on two cores it costs the frame little time. While no
+    hand is tracked it runs every ``hand_search_every`` frames of video (photos: every photo); once
+    one is found, every frame until it is lost."""
 
     def __init__(self, settings: OcclusionSettings, context: StageContext):
         self.tracker = HandOcclusion(settings, static=context.still_images)
         self.grow = settings.hand_grow
+        self.every = 1 if context.still_images else settings.hand_search_every
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="hands")
+        self._last: Future[list[np.ndarray]] | None = None
+        self._since_search = self.every  # the first frame with a face is searched
+        self.searches = 0  # frames the tracker ran on (the rest were skipped: no hand, not due)
 
     def on_frame(self, work: FrameWork) -> None:
-        work.in_front = HandsInFront(self.tracker(work.image), self.grow)
+        tracked = self._last is not None and bool(self._last.result())
+        self._since_search += 1
+        if not tracked and self._since_search < self.every:
+            work.in_front = None
+            return
+        self._since_search = 0
+        self.searches += 1
+        self._last = self._worker.submit(self.tracker, work.image)
+        work.in_front = PendingHands(self._last, self.grow)
 
     def close(self) -> None:
+        self._worker.shutdown(wait=True)  # the tracker may still be reading a frame
         self.tracker.close()
 
 
