@@ -140,6 +140,9 @@ class AlwaysSwaps(FrameProcessor):
         self.keep_original = False
         self.keep_faces = False
 
+    def _find_faces(self, work, clock):
+        pass
+
     def _swap_faces(self, work, clock):
         return 1
 

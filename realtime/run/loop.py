@@ -1,5 +1,10 @@
-"""The live loop: capture thread → processing thread → output (calling thread), joined by bounded
-queues that keep the newest frames.
+"""The live loop: capture thread → front thread → back thread → output (calling thread), joined by
+bounded queues that keep the newest frames.
+
+The processing is split in two halves (realtime/run/processor.py): the front (detect, hands,
+stabilize) of frame N+1 runs beside the back (align, swap, mask, colour, blend) of frame N, so two
+cores work at once (mediapipe and onnxruntime release the GIL) and a frame still takes one frame's
+work from capture to output. ``--no-overlap`` runs both halves on one thread, as before.
 
 Low latency first: when processing falls behind a live source, the oldest queued frame is dropped
 (counted), so the output never trails the camera by more than the queue depth; no frame is
@@ -16,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -23,9 +29,18 @@ from ..core.queue import FrameQueue
 from ..core.settings import Settings, setting
 from ..sinks.base import Sink
 from ..sources.base import Frame, Source
-from .processor import Processed
+from .processor import Fronted, Processed
 from .report import RunStats
 from .stopping import stop_requests
+
+
+@runtime_checkable
+class Halves(Protocol):
+    """A frame processor in two halves that may run on two threads, one frame apart."""
+
+    def front(self, frame: Frame, width: int, height: int) -> Fronted: ...
+
+    def back(self, fronted: Fronted) -> Processed: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,11 @@ class PipelineSettings(Settings):
     queue_depth: int = setting(1, "frames waiting between stages (1 = lowest latency)", low=1, high=2)
     max_frames: int = setting(0, "stop after this many output frames (0 = until the input ends)", low=0)
     seconds: float = setting(0.0, "stop after this many seconds (0 = no limit)", low=0.0)
+    # On by default: at 720p on a 2-core AVX2 EPYC the front and the back each take about half a
+    # frame's work, and they overlap (RESULTS.md)
+    overlap: bool = setting(
+        True, "find the next frame's faces and hands on a second thread while this frame is swapped"
+    )
 
 
 class Pipeline:
@@ -64,6 +84,7 @@ class Pipeline:
         self.on_output = on_output
         live = source.live
         self.captured = FrameQueue(settings.queue_depth, drop_oldest=live)
+        self.fronted = FrameQueue(settings.queue_depth, drop_oldest=live)  # between the two halves
         self.processed = FrameQueue(settings.queue_depth, drop_oldest=live)
         # set by Ctrl-C, a limit, or whoever handed it in (the studio, to switch input or model)
         self.stop = stop if stop is not None else threading.Event()
@@ -84,23 +105,52 @@ class Pipeline:
         finally:
             self.captured.close()
 
+    def _size(self, frame: Frame) -> tuple[int, int]:
+        if self.own_size and isinstance(frame.image, np.ndarray) and frame.image.ndim == 3:
+            return frame.image.shape[1], frame.image.shape[0]
+        return self.width, self.height
+
     def _process_loop(self) -> None:
         try:
             while (frame := self.captured.get()) is not None:
-                width, height = self.width, self.height
-                if self.own_size and isinstance(frame.image, np.ndarray) and frame.image.ndim == 3:
-                    height, width = frame.image.shape[:2]
-                self.processed.put(self.process(frame, width, height))
+                self.processed.put(self.process(frame, *self._size(frame)))
         except BaseException as err:
             self._errors.append(err)
         finally:
             self.processed.close()
 
+    def _front_loop(self, halves: Halves) -> None:
+        try:
+            while (frame := self.captured.get()) is not None:
+                self.fronted.put(halves.front(frame, *self._size(frame)))
+        except BaseException as err:
+            self._errors.append(err)
+        finally:
+            self.fronted.close()
+
+    def _back_loop(self, halves: Halves) -> None:
+        try:
+            while (fronted := self.fronted.get()) is not None:
+                self.processed.put(halves.back(fronted))
+        except BaseException as err:
+            self._errors.append(err)
+        finally:
+            self.processed.close()
+
+    def _threads(self) -> list[threading.Thread]:
+        threads = [threading.Thread(target=self._capture_loop, name="capture", daemon=True)]
+        halves = self.process
+        if self.settings.overlap and isinstance(halves, Halves):
+            threads += [
+                threading.Thread(target=self._front_loop, args=(halves,), name="front", daemon=True),
+                threading.Thread(target=self._back_loop, args=(halves,), name="back", daemon=True),
+            ]
+        else:
+            threads.append(threading.Thread(target=self._process_loop, name="process", daemon=True))
+        return threads
+
     def run(self) -> RunStats:
-        threads = [
-            threading.Thread(target=self._capture_loop, name="capture", daemon=True),
-            threading.Thread(target=self._process_loop, name="process", daemon=True),
-        ]
+        threads = self._threads()
         for thread in threads:
             thread.start()
         started = time.perf_counter()
@@ -118,10 +168,12 @@ class Pipeline:
         finally:
             self.stop.set()
             self.captured.close()
+            self.fronted.close()
             self.processed.close()
             for thread in threads:
                 thread.join(timeout=5)
-            self.stats.dropped = self.source.skipped + self.captured.dropped + self.processed.dropped
+            queues = (self.captured, self.fronted, self.processed)
+            self.stats.dropped = self.source.skipped + sum(queue.dropped for queue in queues)
         if self._errors:
             raise self._errors[0]
         return self.stats

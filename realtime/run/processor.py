@@ -30,6 +30,20 @@ class Processed:
     rendered: np.ndarray | None = None
 
 
+@dataclass
+class Fronted:
+    """A frame after :meth:`FrameProcessor.front`, on its way to :meth:`FrameProcessor.back`."""
+
+    frame: Frame
+    width: int
+    height: int
+    clock: StageClock
+    work: FrameWork | None = None  # None when the frame passes through
+    original: np.ndarray | None = None
+    fault: str | None = None
+    sequence: int = 0  # its place among the frames the front took (realtime/run/retune.py)
+
+
 class StageClock:
     """Per-frame stage timer: ``with clock("swap"): …`` adds the elapsed ms to the stage."""
 
@@ -85,6 +99,7 @@ class FrameProcessor:
         self.keep_original = keep_original
         self.keep_faces = keep_faces
         self._steps: dict[str, list[tuple[str, Stage]]] = {}
+        self._phases: dict[str, list[tuple[str, Stage]]] = {}
         self._plan()
 
     def _plan(self) -> None:
@@ -93,6 +108,12 @@ class FrameProcessor:
         self._built = built
         self._steps = {
             step: [(n, s) for n, s in built if s.takes_part(step)] for step in ("on_frame", "on_face", "on_paste")
+        }
+        # the thread each stage lives on: a stage with a whole-frame step is the front's (its resets
+        # too), every other the back's, so that no stage is ever touched from two threads
+        self._phases = {
+            "front": [(n, s) for n, s in built if s.takes_part("on_frame")],
+            "back": [(n, s) for n, s in built if not s.takes_part("on_frame")],
         }
 
     def stage(self, name: str, kind: type[S]) -> S:
@@ -103,19 +124,33 @@ class FrameProcessor:
         return stage
 
     def rebuild(self, spec: StageSpec, settings, context: StageContext) -> None:
-        """Replace the stage of ``spec`` by one built from ``settings`` (between frames), then close
-        the one it replaces. A build that fails leaves the previous stage in place."""
-        previous = self.stages[spec.name]
-        self.stages[spec.name] = spec.build(settings, context)
+        """Replace the stage of ``spec`` by one built from ``settings`` (between frames). A build that
+        fails leaves the previous stage in place."""
+        self.install(spec.name, spec.build(settings, context))
+
+    def install(self, name: str, stage: Stage | None) -> None:
+        """Put ``stage`` in the place of stage ``name`` and close the one it replaces; called on the
+        thread that runs that stage (:meth:`in_front`), between two of its frames."""
+        previous = self.stages[name]
+        self.stages[name] = stage
         self._plan()
         if previous is not None:
             previous.close()
+
+    def in_front(self, name: str, stage: Stage | None) -> bool:
+        """Whether stage ``name``, now or as ``stage``, runs in :meth:`front` (else in :meth:`back`)."""
+        return any(s is not None and s.takes_part("on_frame") for s in (self.stages[name], stage))
 
     def close(self) -> None:
         for _, stage in self._built:
             stage.close()
 
     def __call__(self, frame: Frame, width: int, height: int) -> Processed:
+        return self.back(self.front(frame, width, height))
+
+    def front(self, frame: Frame, width: int, height: int) -> Fronted:
+        """The whole-frame steps (detect, hands, stabilize). With :meth:`back` on another thread,
+        the next frame's front runs beside this frame's back (realtime/run/loop.py)."""
         clock = StageClock()
         try:
             if frame.fault is not None:  # a stand-in from the source (camera lost): nothing to swap
@@ -125,12 +160,26 @@ class FrameProcessor:
                 raise FrameFault("bad_frame")
             original = image.copy() if self.keep_original else None
             work = FrameWork(image, frame.media_time, self.keep_faces)
-            faces_swapped = self._swap_faces(work, clock)
-            return Processed(frame, image, faces_swapped, None, clock.ms, original, *(work.kept or (None, None)))
+            self._find_faces(work, clock)
+            return Fronted(frame, width, height, clock, work, original)
         except FrameFault as fault:
-            return self._pass_through(frame, fault.kind, clock, width, height)
+            return Fronted(frame, width, height, clock, fault=fault.kind)
         except Exception as err:  # a stage bug must not stop the stream; the report names it
-            return self._pass_through(frame, f"error:{type(err).__name__}", clock, width, height)
+            return Fronted(frame, width, height, clock, fault=f"error:{type(err).__name__}")
+
+    def back(self, fronted: Fronted) -> Processed:
+        """The face steps and the paste (align … blend) of a frame :meth:`front` has been through."""
+        frame, clock, work = fronted.frame, fronted.clock, fronted.work
+        if fronted.fault is not None or work is None:
+            return self._pass_through(frame, fronted.fault or "bad_frame", clock, fronted.width, fronted.height)
+        try:
+            faces_swapped = self._swap_faces(work, clock)
+            kept = work.kept or (None, None)
+            return Processed(frame, work.image, faces_swapped, None, clock.ms, fronted.original, *kept)
+        except FrameFault as fault:
+            return self._pass_through(frame, fault.kind, clock, fronted.width, fronted.height)
+        except Exception as err:  # a stage bug must not stop the stream; the report names it
+            return self._pass_through(frame, f"error:{type(err).__name__}", clock, fronted.width, fronted.height)
 
     def _pass_through(self, frame: Frame, kind: str, clock: StageClock, width: int, height: int) -> Processed:
         try:
@@ -139,17 +188,28 @@ class FrameProcessor:
             image = np.zeros((height, width, 3), np.uint8)
         return Processed(frame, image, 0, kind, clock.ms, image.copy() if self.keep_original else None)
 
-    def _swap_faces(self, work: FrameWork, clock: StageClock) -> int:
+    def _find_faces(self, work: FrameWork, clock: StageClock) -> None:
+        front = self._phases["front"]
         if self.still_images:  # unrelated photos: nothing measured on one may smooth the next
-            for _, stage in self._built:
+            for _, stage in front:
                 stage.reset()
         for name, stage in self._steps["on_frame"]:
             with clock(name):
                 stage.on_frame(work)
             if not work.faces:
-                for _, lost in self._built:
+                for _, lost in front:
                     lost.no_face()
-                return 0
+                return
+
+    def _swap_faces(self, work: FrameWork, clock: StageClock) -> int:
+        back = self._phases["back"]
+        if self.still_images:
+            for _, stage in back:
+                stage.reset()
+        if not work.faces:
+            for _, lost in back:
+                lost.no_face()
+            return 0
         for track, landmarks in enumerate(work.faces):
             face = FaceWork(track, landmarks)
             for name, stage in self._steps["on_face"]:

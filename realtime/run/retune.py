@@ -13,14 +13,15 @@ frame path.
 
 from __future__ import annotations
 
+import collections
 import threading
 from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
 from ..sources.base import Frame
-from ..stages.base import NEXT_FRAME, StageContext
+from ..stages.base import NEXT_FRAME, Stage, StageContext
 from ..stages.order import STAGES
-from .processor import FrameProcessor, Processed
+from .processor import FrameProcessor, Fronted, Processed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,32 +59,60 @@ class LiveControl:
 class Retuner:
     """The frame processor, its stages kept in step with a :class:`LiveControl`.
 
-    A stage that fails to rebuild (an execution provider that cannot start) keeps its previous
-    settings and the control's ``error`` says why: a change must never stop the stream."""
+    The front half reads the settings once per frame and builds the stages whose sections changed.
+    A stage of the front (detect, hands, stabilize) is put in place at once; one of the back (align …
+    blend) waits in a queue, and the back half puts it in place before it processes that frame or a
+    later one (that frame may be dropped on the way), so with the halves on two threads no stage is
+    replaced while the other thread runs it, and no frame gets half a change.
+    A stage that fails to build (an execution provider that cannot start) keeps its previous settings
+    and the control's ``error`` says why: a change must never stop the stream."""
 
     def __init__(self, processor: FrameProcessor, control: LiveControl, applied: LiveConfig, context: StageContext):
         self.processor = processor
         self.control = control
         self.applied = applied
         self.context = context
+        self._fronted = 0
+        self._installs: collections.deque[tuple[int, str, Stage | None]] = collections.deque()
 
     def __call__(self, frame: Frame, width: int, height: int) -> Processed:
-        config = self.control.config  # read once: this frame is processed with one whole config
-        if config is not self.applied:
-            self._retune(config)
-        return self.processor(frame, width, height)
+        return self.back(self.front(frame, width, height))
 
-    def _retune(self, config: LiveConfig) -> None:
-        errors = []
+    def front(self, frame: Frame, width: int, height: int) -> Fronted:
+        config = self.control.config  # read once: this frame is processed with one whole config
+        self._fronted += 1  # frames in the order the front took them (a looped input's index restarts)
+        if config is not self.applied:
+            for name, stage in self._retune(config):
+                self._installs.append((self._fronted, name, stage))  # deque appends are thread-safe
+        fronted = self.processor.front(frame, width, height)
+        fronted.sequence = self._fronted
+        return fronted
+
+    def back(self, fronted: Fronted) -> Processed:
+        while self._installs and self._installs[0][0] <= fronted.sequence:
+            _, name, stage = self._installs.popleft()
+            self.processor.install(name, stage)
+        return self.processor.back(fronted)
+
+    def _retune(self, config: LiveConfig) -> list[tuple[str, Stage | None]]:
+        """Build the changed stages; install the front's now, return the back's."""
+        errors, pending = [], []
         changed = set(changed_sections(self.applied, config))
         for spec in STAGES:  # a section of the run itself takes effect with the next run
             if spec.name not in changed or spec.applies != NEXT_FRAME:
                 continue
             try:
-                self.processor.rebuild(spec, getattr(config, spec.name), self.context)
+                stage = spec.build(getattr(config, spec.name), self.context)
             except UserError as err:
                 errors.append(f"{spec.name}: {err}")
+                continue
             except Exception as err:  # a bug in a rebuild must not stop the stream either
                 errors.append(f"{spec.name}: {type(err).__name__}: {err}")
+                continue
+            if self.processor.in_front(spec.name, stage):
+                self.processor.install(spec.name, stage)
+            else:
+                pending.append((spec.name, stage))
         self.control.error = "; ".join(errors) or None
         self.applied = config
+        return pending
