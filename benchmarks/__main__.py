@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality,provenance,soak] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--minutes N] [--out DIR]``
+"""``python -m benchmarks [--quick] [--only kernels,model,pipeline,quality,provenance,recall,soak] [--model M.onnx] [--repeat N] [--live-args=FLAGS] [--clip PATH] [--minutes N] [--out DIR]``
 
 Writes DIR/results.json, DIR/results.md, DIR/stages.png (per-stage latency) and
 DIR/quality_sheet.png (the quality section's input | output frames) and DIR/watermark_diff.png (the
@@ -15,7 +15,7 @@ import json
 import shlex
 from pathlib import Path
 
-from . import kernels, model, pipeline, provenance, quality, soak
+from . import hands, kernels, model, pipeline, provenance, quality, recall, soak
 from .common import Results, machine
 from .quality_data import DEFAULT_CACHE
 
@@ -25,9 +25,11 @@ SECTIONS = {
     "pipeline": pipeline,
     "quality": quality,
     "provenance": provenance,
+    "recall": recall,
     "soak": soak,
+    "hands": hands,
 }
-DEFAULT_SECTIONS = ("kernels", "model", "pipeline", "quality", "provenance")  # the soak only when asked for
+DEFAULT_SECTIONS = ("kernels", "model", "pipeline", "quality", "provenance", "recall")  # the soak only when asked for
 
 
 def chart(results: Results, path: Path) -> bool:
