@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -110,43 +110,34 @@ class Pipeline:
             return frame.image.shape[1], frame.image.shape[0]
         return self.width, self.height
 
-    def _process_loop(self) -> None:
+    def _pump(self, inbox: FrameQueue, step: Callable[[Any], Any], outbox: FrameQueue) -> None:
+        """A processing thread: ``step`` every item of ``inbox`` into ``outbox`` until ``inbox`` ends."""
         try:
-            while (frame := self.captured.get()) is not None:
-                self.processed.put(self.process(frame, *self._size(frame)))
-        except BaseException as err:
+            while (item := inbox.get()) is not None:
+                outbox.put(step(item))
+        except BaseException as err:  # surfaced in run(); the stream ends as if the input ended
             self._errors.append(err)
         finally:
-            self.processed.close()
+            outbox.close()
 
-    def _front_loop(self, halves: Halves) -> None:
-        try:
-            while (frame := self.captured.get()) is not None:
-                self.fronted.put(halves.front(frame, *self._size(frame)))
-        except BaseException as err:
-            self._errors.append(err)
-        finally:
-            self.fronted.close()
-
-    def _back_loop(self, halves: Halves) -> None:
-        try:
-            while (fronted := self.fronted.get()) is not None:
-                self.processed.put(halves.back(fronted))
-        except BaseException as err:
-            self._errors.append(err)
-        finally:
-            self.processed.close()
+    def _thread(self, name: str, inbox: FrameQueue, step: Callable[[Any], Any], outbox: FrameQueue) -> threading.Thread:
+        return threading.Thread(target=self._pump, args=(inbox, step, outbox), name=name, daemon=True)
 
     def _threads(self) -> list[threading.Thread]:
         threads = [threading.Thread(target=self._capture_loop, name="capture", daemon=True)]
         halves = self.process
         if self.settings.overlap and isinstance(halves, Halves):
             threads += [
-                threading.Thread(target=self._front_loop, args=(halves,), name="front", daemon=True),
-                threading.Thread(target=self._back_loop, args=(halves,), name="back", daemon=True),
+                self._thread(
+                    "front", self.captured, lambda frame: halves.front(frame, *self._size(frame)), self.fronted
+                ),
+                self._thread("back", self.fronted, halves.back, self.processed),
             ]
         else:
-            threads.append(threading.Thread(target=self._process_loop, name="process", daemon=True))
+            whole = self.process
+            threads.append(
+                self._thread("process", self.captured, lambda frame: whole(frame, *self._size(frame)), self.processed)
+            )
         return threads
 
     def run(self) -> RunStats:
