@@ -111,6 +111,9 @@ class FrameProcessor:
         }
         # the thread each stage lives on: a stage with a whole-frame step is the front's (its resets
         # too), every other the back's, so that no stage is ever touched from two threads
+        for name, stage in built:
+            if stage.takes_part("on_frame") and (stage.takes_part("on_face") or stage.takes_part("on_paste")):
+                raise TypeError(f"stage {name} has a whole-frame step and a face step: split it in two stages")
         self._phases = {
             "front": [(n, s) for n, s in built if s.takes_part("on_frame")],
             "back": [(n, s) for n, s in built if not s.takes_part("on_frame")],

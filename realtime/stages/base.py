@@ -13,7 +13,9 @@ built stage through the same three steps:
    face's :class:`FaceWork`.
 3. ``on_paste(work)``, once every face succeeded, in order: blend pastes the faces into the frame.
 
-A stage overrides the steps it takes part in; the processor times each stage under its name.
+A stage overrides the steps it takes part in; the processor times each stage under its name. A
+stage with a whole-frame step runs on the front thread, every other on the back thread, one frame
+behind (realtime/run/loop.py): a stage takes part in ``on_frame`` or in the face steps, never both.
 """
 
 from __future__ import annotations
