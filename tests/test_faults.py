@@ -33,6 +33,9 @@ class UsbPort:
         self.frames_read = 0
         self.unplugged_at: float | None = None
         self.opened_at: list[float] = []
+        # the picture the camera sees, made once: building it takes ~0.4 s of Python, which inside the
+        # double's reopen would be timed as the stream's own reopen
+        self.video = SyntheticVideo(SyntheticSettings(size=f"{WIDTH}x{HEIGHT}", seed=3))
 
     @property
     def back_at(self) -> float:
@@ -58,7 +61,7 @@ class FlakyCamera:
         self.port, self.fps = port, fps
         self.opened_at = time.perf_counter()
         port.opened_at.append(self.opened_at)
-        self.video = SyntheticVideo(SyntheticSettings(size=f"{WIDTH}x{HEIGHT}", seed=3))
+        self.video = port.video
         self.next_due = self.opened_at
 
     def read(self):
