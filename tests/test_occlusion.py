@@ -41,7 +41,7 @@ def test_hand_mask_covers_palm_fingers_and_forearm():
 
 
 def test_tracker_finds_the_synthetic_hand_and_masks_it_in_aligned_space(video):
-    tracker = HandOcclusion(OcclusionSettings(hands=True))
+    tracker = HandOcclusion()
     try:
         frames = [video.frame(i) for i in range(0, 60, 2)]
         found = [tracker(f.image) for f in frames]

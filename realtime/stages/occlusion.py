@@ -94,13 +94,12 @@ def occluder_mask(hands: list[np.ndarray], matrix: np.ndarray, size: int, grow: 
 
 
 class HandOcclusion:
-    """The occlusion stage: hands tracked in each frame (mediapipe Hands in video mode; ``static``:
-    searched anew in each unrelated photo), and their mask in a face's aligned crop."""
+    """The hand tracker: mediapipe Hands in video mode (``static``: each unrelated photo searched
+    anew); :func:`occluder_mask` draws what it finds into a face's aligned crop."""
 
-    def __init__(self, settings: OcclusionSettings, max_hands: int = 2, static: bool = False):
+    def __init__(self, max_hands: int = 2, static: bool = False):
         import mediapipe as mp
 
-        self.settings = settings
         self._hands = MediapipeRunner(
             mp.solutions.hands.Hands(
                 static_image_mode=static,
@@ -139,7 +138,7 @@ class OcclusionStage(Stage):
     one is found, every frame until it is lost."""
 
     def __init__(self, settings: OcclusionSettings, context: StageContext):
-        self.tracker = HandOcclusion(settings, static=context.still_images)
+        self.tracker = HandOcclusion(static=context.still_images)
         self.grow = settings.hand_grow
         self.every = 1 if context.still_images else settings.hand_search_every
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="hands")
