@@ -36,9 +36,6 @@ NOISE = re.compile(
 )
 
 
-#: how many quiet_libraries blocks are open (0: --verbose, or outside the command line)
-_quiet_blocks = 0
-
 #: cv2.setLogLevel's levels
 OPENCV_SILENT, OPENCV_ERROR = 0, 2
 
@@ -99,12 +96,12 @@ def opencv_silenced() -> Iterator[None]:
     :func:`quiet_libraries`, so not under ``--verbose``). For a call whose failure swapcam reports in
     its own words: ``cv2.VideoCapture(9)`` with no camera there logs
     "[ERROR:…] … Camera index out of range" beside swapcam's "no camera at index 9"."""
-    if not _quiet_blocks:
-        yield
-        return
     import cv2
 
     level = cv2.getLogLevel()
+    if level > OPENCV_ERROR:  # not quietened (--verbose, or outside the command line): OpenCV says it too
+        yield
+        return
     cv2.setLogLevel(OPENCV_SILENT)
     try:
         yield
@@ -120,7 +117,6 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
         return
     import cv2
 
-    global _quiet_blocks
     cv2_level = cv2.getLogLevel()
     cv2.setLogLevel(OPENCV_ERROR)
     absl_logging: Any = None
@@ -133,11 +129,9 @@ def quiet_libraries(enabled: bool = True) -> Iterator[None]:
         stderr: StderrFilter | None = StderrFilter()
     except OSError:  # no stderr to filter (closed by a service manager): nothing to hide either
         stderr = None
-    _quiet_blocks += 1
     try:
         yield
     finally:
-        _quiet_blocks -= 1
         if stderr is not None:
             stderr.close()
         cv2.setLogLevel(cv2_level)
