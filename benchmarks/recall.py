@@ -34,6 +34,7 @@ import numpy as np
 
 from swapcam.realtime.core.quiet import quiet_libraries
 from swapcam.realtime.stages.detect import DETECTORS, Detector, DetectSettings
+from swapcam.realtime.stages.face_search import box_iou, landmark_box
 
 from .common import Results
 from .quality_data import ROOT
@@ -110,24 +111,15 @@ def to_68(landmarks: np.ndarray) -> np.ndarray:
     return np.array([landmarks[list(ids)].mean(0) for ids in MP_TO_68], np.float32)
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x, y, width, height) boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(w, 0.0) * max(h, 0.0)
-    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1e-9)
-
-
-def points_box(points: np.ndarray) -> tuple[float, float, float, float]:
-    low, high = points.min(0), points.max(0)
-    return float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1])
-
-
 def match(faces: tuple[Face, ...], found: list[np.ndarray]) -> list[int | None]:
     """For each annotated face, the index of the detected (68, 2) face paired with it (or None):
     one to one, the largest overlaps first, IoU ≥ :data:`MATCH_IOU`."""
     pairs = sorted(
-        ((iou(face.box, points_box(points)), i, j) for i, face in enumerate(faces) for j, points in enumerate(found)),
+        (
+            (box_iou(face.box, landmark_box(points)), i, j)
+            for i, face in enumerate(faces)
+            for j, points in enumerate(found)
+        ),
         reverse=True,
     )
     paired: list[int | None] = [None] * len(faces)
