@@ -23,13 +23,17 @@ from .common import Results
 MEDIA_CLIP = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "liveportrait-driving" / "d9.mp4"
 
 
-def run_live(args: list[str], env: dict[str, str] | None = None) -> Results:
+LIVE = ("-m", "swapcam.realtime.cli", "live")
+
+
+def run_live(args: list[str], env: dict[str, str] | None = None, live: Sequence[str] = LIVE) -> Results:
     """Run ``swapcam live ARGS --report …``; returns the report (which has peak_rss_mb) plus cpu_cores
     and wall_s. Peak memory comes from the run itself: the ru_maxrss that wait4 returns also counts
-    this process's memory at fork, which after the model section (torch) is gigabytes."""
+    this process's memory at fork, which after the model section (torch) is gigabytes. ``live``: the
+    interpreter arguments that start ``swapcam live`` (benchmarks/side_by_side.py runs older builds)."""
     with tempfile.TemporaryDirectory() as tmp:
         report_path = Path(tmp) / "report.json"
-        command = [sys.executable, "-m", "swapcam.realtime.cli", "live", *args, "--report", str(report_path)]
+        command = [sys.executable, *live, *args, "--report", str(report_path)]
         started = time.time()
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, text=True

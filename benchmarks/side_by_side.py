@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from .pipeline import run_live
 from .quality_data import ROOT
 
 # run in the build's own tree: its LiveCommand and its quiet filter, wherever they live in it
@@ -53,19 +51,8 @@ def checkout(rev: str, scratch: Path) -> Path:
 
 
 def run_once(path: Path, model: str, flags: list[str], seconds: float) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        report_path = Path(tmp) / "report.json"
-        args = ["--input", "synthetic:size=1280x720", "--model", model, "--output", "null"]
-        args += ["--seconds", str(seconds), "--report", str(report_path), *flags]
-        started = time.time()
-        env = {**os.environ, "PYTHONPATH": str(path)}
-        process = subprocess.Popen([sys.executable, "-c", DRIVER, *args], cwd=tmp, env=env, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.time() - started
-        assert process.stderr is not None
-        if os.waitstatus_to_exitcode(status):
-            raise SystemExit(process.stderr.read().decode()[-600:])
-        report = json.loads(report_path.read_text())
+    args = ["--input", "synthetic:size=1280x720", "--model", model, "--output", "null", "--seconds", str(seconds)]
+    report = run_live([*args, *flags], {"PYTHONPATH": str(path)}, ("-c", DRIVER))
     latency = report["latency_ms"]
     return {
         "fps": report["fps"],
@@ -74,7 +61,7 @@ def run_once(path: Path, model: str, flags: list[str], seconds: float) -> dict:
         "p99": latency["p99"],
         # of the frames the camera gave: those written plus those dropped on the way
         "dropped_pct": round(100 * report["frames_dropped"] / max(1, report["frames"] + report["frames_dropped"]), 1),
-        "cpu_cores": round((usage.ru_utime + usage.ru_stime) / wall, 2),
+        "cpu_cores": report["cpu_cores"],
         "stages": {name: value["p50"] for name, value in report["stages_ms"].items()},
     }
 
