@@ -27,8 +27,9 @@ class StudioServer:
         command = [
             sys.executable, "-m", "swapcam.realtime.cli", "studio",
             "--input", "synthetic:size=320x240,fps=15,motion=0,expressions=false", "--model", str(model), "--output", "null",
-            # no label and no mark: pixel checks compare the output with the camera frame exactly
-            "--label", "", "--no-watermark", "--port", "0", "--no-browser",
+            # no label and no mark: pixel checks compare the output with the camera frame exactly; no
+            # frame budget: on a busy machine it would shed the settings those checks are about
+            "--label", "", "--no-watermark", "--no-shed", "--port", "0", "--no-browser",
             *(f"--{name}={folder / name}" for name in ("models", "media", "recordings", "presets")),
             *extra,
         ]  # fmt: skip

@@ -131,3 +131,17 @@ def test_a_bad_value_is_refused_with_a_message_on_the_page(page, studio):
     assert page.text_content("#message") == "--opacity 3.0 is out of range: use a value from 0.0 to 1.0"
     assert page.input_value("#num-mask-opacity") == "1"  # back to the value in force
     assert studio.get("/api/state")["settings"]["mask"]["opacity"] == 1.0
+
+
+def test_the_page_shows_what_the_frame_budget_sheds(page, studio):
+    assert page.text_content("#m-shed") == "nothing"  # the test server starts with --no-shed
+    status, body = studio.post("/api/settings", {"budget": {"shed": True}})
+    assert status == 200, body
+    page.locator("summary", has_text="budget").click()  # a section that restarts the run starts folded
+    field = page.locator("#num-budget-budget_ms")
+    field.fill("0.5")  # no frame fits half a millisecond: the run restarts and sheds
+    field.dispatch_event("change")
+    page.wait_for_function("document.querySelector('#m-shed').textContent.startsWith('hand-search')", timeout=60_000)
+    shed = studio.get("/api/stats")["shed"]
+    assert shed["now"][0] == "hand-search" and shed["frames"]["hand-search"] > 0
+    assert "hand-search: " in page.get_attribute("#m-shed", "title")

@@ -19,6 +19,7 @@ from ..sinks.base import OutputSettings
 from ..sources.base import CaptureSettings
 from ..stages.base import NEXT_FRAME, RESTARTS
 from ..stages.order import STAGES
+from .budget import BudgetSettings
 from .loop import PipelineSettings
 
 #: every settings class of a live run, in the order their flags appear in --help
@@ -28,6 +29,7 @@ LIVE_SETTINGS: tuple[type[Settings], ...] = (
     OutputSettings,
     ProvenanceSettings,
     PipelineSettings,
+    BudgetSettings,
 )
 
 #: how a change of each section applies: the stages say; the run's own sections restart it

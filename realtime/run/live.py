@@ -35,6 +35,7 @@ from ..stages.color import ColorStage, ColorTransfer
 from ..stages.order import STAGES
 from ..stages.swap import Swapper
 from ..stages.warp import crop_aligned, paste_back
+from .budget import FrameBudget
 from .config import LiveConfig
 from .loop import Pipeline
 from .processor import FrameProcessor, Processed
@@ -110,6 +111,17 @@ def warm_up(size: int, transfer: ColorTransfer) -> None:
     paste_back(frame, face, mask, matrix)
 
 
+def _budget(
+    config: LiveConfig, source: Source, still: bool, control: LiveControl | None, log: Callable[[str], None]
+) -> FrameBudget | None:
+    """The frame budget of a run that must keep up with its input (a camera, or a file or generator
+    paced in real time), unless shedding is off; frames processed one by one have no period."""
+    if not config.budget.shed or still or not source.live or source.fps <= 0:
+        return None
+    current = (lambda: control.config) if control is not None else (lambda: config)
+    return FrameBudget(config.budget, 1000 / source.fps, config.pipeline.overlap, current, log)
+
+
 def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
     """Stream ``run.input`` through the model to ``run.output``; returns (and writes) the report."""
     # NumPy's BLAS would split the frame path's tiny matrix products (colour statistics, landmark
@@ -158,9 +170,12 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         )
         replay = _Replay(source, first)
         control = run.control
-        process = processor if control is None else Retuner(processor, control, cfg, context)
+        budget = _budget(cfg, source, still, control, log)
+        if budget is not None and control is None:
+            control = LiveControl(cfg)  # the budget's changes reach the stages as the studio's do
+        process = processor if control is None else Retuner(processor, control, cfg, context, budget)
         stop = control.stop if control is not None else None
-        pipeline = Pipeline(replay, process, sink, width, height, cfg.pipeline, run.on_output, still, stop)
+        pipeline = Pipeline(replay, process, sink, width, height, cfg.pipeline, run.on_output, still, stop, budget)
         stats = pipeline.run()
     finally:
         if source is not None:
@@ -187,6 +202,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
         swapcam_version=__version__,
         peak_rss_mb=peak_rss_mb(),
         **outage_report(source),
+        shed=budget.report() if budget is not None else None,
         settings={name: to_dict(value) for name, value in cfg.sections()},
     )
     for line in summary_lines(report):

@@ -29,6 +29,7 @@ from ..core.queue import FrameQueue
 from ..core.settings import Settings, setting
 from ..sinks.base import Sink
 from ..sources.base import Frame, Source
+from .budget import FrameBudget
 from .processor import Fronted, Processed
 from .report import RunStats
 from .stopping import stop_requests
@@ -61,7 +62,8 @@ class Pipeline:
 
     ``own_size``: process each frame at its own size (photos of different sizes) instead of
     conforming it to width × height; the sink receives it so. ``stop``: an event another thread sets
-    to end the run as if the input had ended."""
+    to end the run as if the input had ended. ``budget``: told of every frame that comes out, it
+    decides what the processor sheds (realtime/run/budget.py)."""
 
     def __init__(
         self,
@@ -74,8 +76,10 @@ class Pipeline:
         on_output: Callable[[Processed], None] | None = None,
         own_size: bool = False,
         stop: threading.Event | None = None,
+        budget: FrameBudget | None = None,
     ):
         self.own_size = own_size
+        self.budget = budget
         self.source = source
         self.process = process
         self.sink = sink
@@ -148,8 +152,12 @@ class Pipeline:
         try:
             with stop_requests(self._request_stop):
                 while (result := self.processed.get()) is not None:
+                    writing = time.perf_counter()
                     self.sink.write(result.image, result.frame)
-                    self.stats.output(result, time.perf_counter())
+                    written = time.perf_counter()
+                    self.stats.output(result, written)
+                    if self.budget is not None:
+                        self.budget.observe(result, (written - writing) * 1e3, self._dropped())
                     if self.on_output is not None:
                         self.on_output(result)
                     if self._limit_reached(started) or self.sink.closed_by_user or self._stopped_from_outside():
@@ -163,11 +171,15 @@ class Pipeline:
             self.processed.close()
             for thread in threads:
                 thread.join(timeout=5)
-            queues = (self.captured, self.fronted, self.processed)
-            self.stats.dropped = self.source.skipped + sum(queue.dropped for queue in queues)
+            self.stats.dropped = self._dropped()
         if self._errors:
             raise self._errors[0]
         return self.stats
+
+    def _dropped(self) -> int:
+        """Frames dropped so far: skipped by the source, or pushed out of a queue by a newer one."""
+        queues = (self.captured, self.fronted, self.processed)
+        return self.source.skipped + sum(queue.dropped for queue in queues)
 
     def _request_stop(self) -> None:
         """Ctrl-C or SIGTERM: capture no more; the frames already captured are processed and written,

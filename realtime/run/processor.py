@@ -28,6 +28,8 @@ class Processed:
     # the processor keeps faces (the studio's "aligned" and "model" views)
     aligned: np.ndarray | None = None
     rendered: np.ndarray | None = None
+    work_ms: tuple[float, float] = (0.0, 0.0)  # wall time of the front and of the back half
+    shed: tuple[str, ...] = ()  # the budget's steps in force for this frame (realtime/run/budget.py)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Fronted:
     original: np.ndarray | None = None
     fault: str | None = None
     sequence: int = 0  # its place among the frames the front took (realtime/run/retune.py)
+    shed: tuple[str, ...] = ()  # the budget's steps in force (realtime/run/retune.py)
+    front_ms: float = 0.0  # wall time of the front half
 
 
 class StageClock:
@@ -140,6 +144,12 @@ class FrameProcessor:
         if previous is not None:
             previous.close()
 
+    def retune(self, name: str, settings) -> None:
+        """Hand stage ``name`` settings it takes in place (its spec's ``retunes``), on its thread."""
+        stage = self.stages[name]
+        if stage is not None:  # off: a change of those fields alone leaves it off
+            stage.retune(settings)
+
     def in_front(self, name: str, stage: Stage | None) -> bool:
         """Whether stage ``name``, now or as ``stage``, runs in :meth:`front` (else in :meth:`back`)."""
         return any(s is not None and s.takes_part("on_frame") for s in (self.stages[name], stage))
@@ -154,6 +164,20 @@ class FrameProcessor:
     def front(self, frame: Frame, width: int, height: int) -> Fronted:
         """The whole-frame steps (detect, hands, stabilize). With :meth:`back` on another thread,
         the next frame's front runs beside this frame's back (realtime/run/loop.py)."""
+        start = time.perf_counter()
+        fronted = self._front(frame, width, height)
+        fronted.front_ms = (time.perf_counter() - start) * 1e3
+        return fronted
+
+    def back(self, fronted: Fronted) -> Processed:
+        """The face steps and the paste (align … blend) of a frame :meth:`front` has been through."""
+        start = time.perf_counter()
+        processed = self._back(fronted)
+        processed.work_ms = (fronted.front_ms, (time.perf_counter() - start) * 1e3)
+        processed.shed = fronted.shed
+        return processed
+
+    def _front(self, frame: Frame, width: int, height: int) -> Fronted:
         clock = StageClock()
         try:
             if frame.fault is not None:  # a stand-in from the source (camera lost): nothing to swap
@@ -170,8 +194,7 @@ class FrameProcessor:
         except Exception as err:  # a stage bug must not stop the stream; the report names it
             return Fronted(frame, width, height, clock, fault=f"error:{type(err).__name__}")
 
-    def back(self, fronted: Fronted) -> Processed:
-        """The face steps and the paste (align … blend) of a frame :meth:`front` has been through."""
+    def _back(self, fronted: Fronted) -> Processed:
         frame, clock, work = fronted.frame, fronted.clock, fronted.work
         if fronted.fault is not None or work is None:
             return self._pass_through(frame, fronted.fault or "bad_frame", clock, fronted.width, fronted.height)

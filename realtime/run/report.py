@@ -12,7 +12,10 @@ second, sustained); ``capture_fps`` (the rate frames really arrived at); ``laten
 ``camera`` {outages, reopened, stand_in_frames, lost_s, last_error} for a camera that was lost and
 reopened (realtime/sources/reopen.py; its stand-in frames count in ``faults`` as ``camera_lost``);
 ``first_output_unix`` (wall-clock time the first frame was written, for start-up measurements);
-``peak_rss_mb`` (the process's peak resident memory).
+``peak_rss_mb`` (the process's peak resident memory); ``shed`` (null when shedding was off): the
+frame budget's ``budget_ms``, its ``order``, per step ``times_shed``, ``frames_shed`` (frames processed
+with it shed) and measured ``saving_ms``, the steps ``in_force_at_end`` and the first ``events``
+(realtime/run/budget.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 from ..core.files import write_atomic
 from ..core.timing import MAX_SAMPLES, percentiles
+from .budget import shed_lines
 
 if TYPE_CHECKING:
     from .processor import Processed
@@ -147,6 +151,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
                 for name, o in outputs.items()
             )
         )
+    lines += shed_lines(report.get("shed"))
     if report["stages_ms"]:
         lines.append(
             "stage ms (p50/p95): "

@@ -14,18 +14,21 @@ frame path.
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 from typing import TYPE_CHECKING
 
 from ..core.errors import UserError
 from ..sources.base import Frame
-from ..stages.base import NEXT_FRAME, Stage, StageContext
+from ..stages.base import NEXT_FRAME, StageContext
 from ..stages.order import STAGES
+from .budget import shed_config
 from .processor import FrameProcessor, Fronted, Processed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .budget import FrameBudget
     from .config import LiveConfig
 
 
@@ -65,54 +68,78 @@ class Retuner:
     later one (that frame may be dropped on the way), so with the halves on two threads no stage is
     replaced while the other thread runs it, and no frame gets half a change.
     A stage that fails to build (an execution provider that cannot start) keeps its previous settings
-    and the control's ``error`` says why: a change must never stop the stream."""
+    and the control's ``error`` says why: a change must never stop the stream.
 
-    def __init__(self, processor: FrameProcessor, control: LiveControl, applied: LiveConfig, context: StageContext):
+    With a ``budget`` (realtime/run/budget.py) the stages run the control's settings with the steps
+    the budget sheds applied; a change of either is handed over the same way."""
+
+    def __init__(
+        self,
+        processor: FrameProcessor,
+        control: LiveControl,
+        applied: LiveConfig,
+        context: StageContext,
+        budget: FrameBudget | None = None,
+    ):
         self.processor = processor
         self.control = control
         self.applied = applied
         self.context = context
+        self.budget = budget
+        self._wanted: tuple[LiveConfig, tuple[str, ...]] = (applied, ())  # what ``applied`` was made from
         self._fronted = 0
-        self._installs: collections.deque[tuple[int, str, Stage | None]] = collections.deque()
+        self._installs: collections.deque[tuple[int, Callable[[], None]]] = collections.deque()
 
     def __call__(self, frame: Frame, width: int, height: int) -> Processed:
         return self.back(self.front(frame, width, height))
 
     def front(self, frame: Frame, width: int, height: int) -> Fronted:
-        config = self.control.config  # read once: this frame is processed with one whole config
+        # read once each: this frame is processed with one whole config
+        wanted = (self.control.config, self.budget.shed if self.budget is not None else ())
         self._fronted += 1  # frames in the order the front took them (a looped input's index restarts)
-        if config is not self.applied:
-            for name, stage in self._retune(config):
-                self._installs.append((self._fronted, name, stage))  # deque appends are thread-safe
+        if wanted[0] is not self._wanted[0] or wanted[1] != self._wanted[1]:
+            self._wanted = wanted
+            for change in self._retune(shed_config(*wanted)):
+                self._installs.append((self._fronted, change))  # deque appends are thread-safe
         fronted = self.processor.front(frame, width, height)
         fronted.sequence = self._fronted
+        fronted.shed = wanted[1]
         return fronted
 
     def back(self, fronted: Fronted) -> Processed:
         while self._installs and self._installs[0][0] <= fronted.sequence:
-            _, name, stage = self._installs.popleft()
-            self.processor.install(name, stage)
+            _, change = self._installs.popleft()
+            change()
         return self.processor.back(fronted)
 
-    def _retune(self, config: LiveConfig) -> list[tuple[str, Stage | None]]:
-        """Build the changed stages; install the front's now, return the back's."""
-        errors, pending = [], []
+    def _retune(self, config: LiveConfig) -> list[Callable[[], None]]:
+        """Apply the changed sections to the front's stages now; return the back's changes."""
+        errors: list[str] = []
+        pending: list[Callable[[], None]] = []
         changed = set(changed_sections(self.applied, config))
         for spec in STAGES:  # a section of the run itself takes effect with the next run
             if spec.name not in changed or spec.applies != NEXT_FRAME:
                 continue
-            try:
-                stage = spec.build(getattr(config, spec.name), self.context)
-            except UserError as err:
-                errors.append(f"{spec.name}: {err}")
-                continue
-            except Exception as err:  # a bug in a rebuild must not stop the stream either
-                errors.append(f"{spec.name}: {type(err).__name__}: {err}")
-                continue
-            if self.processor.in_front(spec.name, stage):
-                self.processor.install(spec.name, stage)
+            settings = getattr(config, spec.name)
+            change: Callable[[], None]
+            if spec.retuned(getattr(self.applied, spec.name), settings):  # in place: trackers stay
+                change = functools.partial(self.processor.retune, spec.name, settings)
+                in_front = self.processor.in_front(spec.name, None)
             else:
-                pending.append((spec.name, stage))
+                try:
+                    stage = spec.build(settings, self.context)
+                except UserError as err:
+                    errors.append(f"{spec.name}: {err}")
+                    continue
+                except Exception as err:  # a bug in a rebuild must not stop the stream either
+                    errors.append(f"{spec.name}: {type(err).__name__}: {err}")
+                    continue
+                change = functools.partial(self.processor.install, spec.name, stage)
+                in_front = self.processor.in_front(spec.name, stage)
+            if in_front:
+                change()
+            else:
+                pending.append(change)
         self.control.error = "; ".join(errors) or None
         self.applied = config
         return pending

@@ -20,6 +20,7 @@ behind (realtime/run/loop.py): a stage takes part in ``on_frame`` or in the face
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,11 @@ class Stage:
     def close(self) -> None:
         """Release what the stage holds (a tracker's graph)."""
 
+    def retune(self, settings: Any) -> None:
+        """Take ``settings``, which differ from the ones it was built with only in its spec's
+        ``retunes`` fields, in place: its trackers and what they learnt stay."""
+        raise NotImplementedError(f"{type(self).__name__} declares no settings it takes in place")
+
     def takes_part(self, step: str) -> bool:
         """Whether this stage overrides ``step`` (``on_frame``, ``on_face`` or ``on_paste``)."""
         return getattr(type(self), step) is not getattr(Stage, step)
@@ -133,11 +139,20 @@ class StageContext:
 @dataclass(frozen=True)
 class StageSpec:
     """A stage as its module declares it. ``build(settings, context)`` makes the stage, or returns
-    None when the settings switch it off; ``applies``: :data:`NEXT_FRAME` or :data:`RESTARTS`."""
+    None when the settings switch it off; ``applies``: :data:`NEXT_FRAME` or :data:`RESTARTS`;
+    ``retunes``: fields a built stage takes in place (:meth:`Stage.retune`) instead of being built
+    anew, for a change that must not cost a tracker's start (the frame budget's cadences). A change
+    of them alone never switches the stage on or off."""
 
     settings: type[Settings]
     build: Callable[[Any, StageContext], Stage | None]
     applies: str = NEXT_FRAME
+    retunes: frozenset[str] = frozenset()
+
+    def retuned(self, old: Settings, new: Settings) -> bool:
+        """Whether ``old`` → ``new`` changes only fields the built stage takes in place."""
+        changed = {f.name for f in dataclasses.fields(new) if getattr(old, f.name) != getattr(new, f.name)}  # type: ignore[arg-type]
+        return bool(changed) and changed <= self.retunes
 
     @property
     def name(self) -> str:

@@ -82,6 +82,9 @@ class Detector(Protocol):
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
         """frame (H, W, 3) uint8 BGR → list of (468, 2) float32 pixel landmarks."""
 
+    def retune(self, settings: DetectSettings) -> None:
+        """Take a new ``face_search_every`` (the tracks stay)."""
+
     def close(self) -> None: ...
 
 
@@ -132,6 +135,9 @@ class FaceMeshDetector:
     def __call__(self, frame: np.ndarray) -> list[np.ndarray]:
         return self._mesh.landmarks(frame, "multi_face_landmarks", N_LANDMARKS)
 
+    def retune(self, settings: DetectSettings) -> None:
+        """Nothing to take: FaceMesh alone never searches."""
+
     def close(self) -> None:
         self._mesh.close()
 
@@ -163,6 +169,9 @@ class MediapipeDetector:
         if len(faces) < self._settings.max_faces and self._search_due():
             faces += self._found(frame, faces)
         return faces
+
+    def retune(self, settings: DetectSettings) -> None:
+        self._settings = settings
 
     def _search_due(self) -> bool:
         if self._settings.face_search_every == 0:
@@ -285,8 +294,13 @@ class DetectStage(Stage):
     def on_frame(self, work: FrameWork) -> None:
         work.faces = choose_faces(self.detector(work.image), work.image.shape[:2], self.choose)
 
+    def retune(self, settings: DetectSettings) -> None:
+        self.detector.retune(settings)
+        self.choose = settings.choose
+
     def close(self) -> None:
         self.detector.close()
 
 
-SPEC = StageSpec(DetectSettings, DetectStage)
+# the frame budget changes the search cadence: a new FaceMesh would lose the tracked faces
+SPEC = StageSpec(DetectSettings, DetectStage, retunes=frozenset({"face_search_every", "choose"}))

@@ -139,8 +139,8 @@ class OcclusionStage(Stage):
 
     def __init__(self, settings: OcclusionSettings, context: StageContext):
         self.tracker = HandOcclusion(static=context.still_images)
-        self.grow = settings.hand_grow
-        self.every = 1 if context.still_images else settings.hand_search_every
+        self._still = context.still_images
+        self.retune(settings)
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="hands")
         self._last: Future[list[np.ndarray]] | None = None
         self._since_search = self.every  # the first frame with a face is searched
@@ -157,6 +157,10 @@ class OcclusionStage(Stage):
         self._last = self._worker.submit(self.tracker, work.image)
         work.in_front = PendingHands(self._last, self.grow)
 
+    def retune(self, settings: OcclusionSettings) -> None:
+        self.grow = settings.hand_grow
+        self.every = 1 if self._still else settings.hand_search_every
+
     def close(self) -> None:
         self._worker.shutdown(wait=True)  # the tracker may still be reading a frame
         self.tracker.close()
@@ -166,4 +170,5 @@ def _build(settings: OcclusionSettings, context: StageContext) -> OcclusionStage
     return OcclusionStage(settings, context) if settings.hands else None
 
 
-SPEC = StageSpec(OcclusionSettings, _build)
+# the frame budget changes the search cadence; starting a new Hands graph for it would cost ~100 ms
+SPEC = StageSpec(OcclusionSettings, _build, retunes=frozenset({"hand_search_every", "hand_grow"}))

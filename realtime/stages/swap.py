@@ -7,6 +7,7 @@ chooses the execution provider).
 from __future__ import annotations
 
 import ctypes.util
+import dataclasses
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,6 +88,14 @@ class SwapSettings(Settings):
     )
     morph: float = setting(
         1.0, "morph_value for models that take it (0 = camera face, 1 = source face)", low=0.0, high=1.0
+    )
+    # the frame budget's last resort but one (realtime/run/budget.py): the model is most of a frame's work
+    render_every: int = setting(
+        1,
+        "run the model on every Nth frame of a face; the frames between reuse its last rendering, which "
+        "moves with the face (expressions then update N times less often)",
+        low=1,
+        high=4,
     )
 
 
@@ -198,16 +207,34 @@ class SwapStage(Stage):
 
     def __init__(self, settings: SwapSettings, context: StageContext):
         first = context.swapper
-        self.swapper = first if settings == first.settings else Swapper(context.model, settings)
+        session_unchanged = dataclasses.replace(settings, render_every=first.settings.render_every) == first.settings
+        self.swapper = first if session_unchanged else Swapper(context.model, settings)
+        self.every = 1 if context.still_images else settings.render_every
+        # track → (frames it has been reused, the model's outputs); read-only, as they are shown again
+        self._renders: dict[int, tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
 
     def on_face(self, face: FaceWork, work: FrameWork) -> None:
-        face.face_mask, face.celeb, face.celeb_mask = self.swapper(face.crop)
+        reused, outputs = self._renders.get(face.track, (self.every, None))
+        if outputs is not None and reused + 1 < self.every:
+            self._renders[face.track] = (reused + 1, outputs)
+        else:
+            outputs = self.swapper(face.crop)
+            if self.every > 1:
+                for array in outputs:
+                    array.flags.writeable = False
+                self._renders[face.track] = (0, outputs)
+        face.face_mask, face.celeb, face.celeb_mask = outputs
         if not (
             np.isfinite(face.celeb).all() and np.isfinite(face.face_mask).all() and np.isfinite(face.celeb_mask).all()
         ):
             raise FrameFault("nan_output")
         if work.keep_faces and face.track == 0:  # copies: the crop buffer is reused next frame
             work.kept = (face.crop.copy(), face.celeb.copy())
+
+    def no_face(self) -> None:
+        self._renders.clear()
+
+    reset = no_face
 
 
 SPEC = StageSpec(SwapSettings, SwapStage)

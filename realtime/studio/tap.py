@@ -50,6 +50,8 @@ class StreamTap:
             self._latency: collections.deque[float] = collections.deque(maxlen=WINDOW)
             self._stages: collections.deque[dict[str, float]] = collections.deque(maxlen=WINDOW)
             self._media: collections.deque[tuple[int, float]] = collections.deque(maxlen=WINDOW)
+            self.shed: tuple[str, ...] = ()  # the frame budget's steps in force (realtime/run/budget.py)
+            self.frames_shed: collections.Counter[str] = collections.Counter()
 
     def on_output(self, result: Processed) -> None:
         """The stream's output callback: called once per frame after the outputs were written."""
@@ -72,13 +74,16 @@ class StreamTap:
             self._latency.append((now - result.frame.timestamp) * 1e3)
             self._stages.append(result.stages_ms)
             self._media.append((result.frame.index, result.frame.media_time))
+            self.shed = result.shed
+            self.frames_shed.update(result.shed)
         recording = self._recording
         if recording is not None:
             recording.offer(result.image, result.frame)
 
     def numbers(self) -> dict[str, Any]:
         """fps, latency p50/p95 and the chart's latencies over the window, each stage's median, faces
-        in the last frame, faults and dropped frames of this run."""
+        in the last frame, faults and dropped frames of this run, and what the frame budget sheds now
+        (and in how many frames of this run each step was shed)."""
         with self._lock:
             times, latency, stages = list(self._times), list(self._latency), list(self._stages)
             counts = {
@@ -87,6 +92,7 @@ class StreamTap:
                 "faces": self.faces,
                 "dropped": self.dropped,
                 "faults": dict(sorted(self.faults.items())),
+                "shed": {"now": list(self.shed), "frames": dict(self.frames_shed)},
             }
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
         names = list(dict.fromkeys(name for frame in stages for name in frame))

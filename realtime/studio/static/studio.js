@@ -281,6 +281,8 @@ function showStats(s) {
   $("m-dropped").textContent = s.dropped;
   const faults = Object.entries(s.faults).map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(" · ");
   $("m-faults").textContent = faults || "none";
+  $("m-shed").textContent = s.shed.now.join(" · ") || "nothing";
+  $("m-shed").title = Object.entries(s.shed.frames).map(([k, v]) => `${k}: ${v} frames`).join("\n");
   recording = !!st.recording;
   $("record").textContent = recording ? "■ stop" : "● record";
   $("record").classList.toggle("on", recording);
