@@ -63,6 +63,8 @@ def run_once(path: Path, model: str, flags: list[str], seconds: float) -> dict:
         "dropped_pct": round(100 * report["frames_dropped"] / max(1, report["frames"] + report["frames_dropped"]), 1),
         "cpu_cores": report["cpu_cores"],
         "stages": {name: value["p50"] for name, value in report["stages_ms"].items()},
+        # the frame budget's steps in force at the end (None: a build without one, or --no-shed)
+        "shed": (report.get("shed") or {}).get("in_force_at_end"),
     }
 
 
@@ -84,8 +86,7 @@ def main() -> None:
                     runs[case].append(run_once(paths[case], str(Path(args.model).resolve()), flags, args.seconds))
                     print(case, json.dumps(runs[case][-1]), flush=True)
         finally:
-            for case in args.cases:
-                rev = case.partition(":")[0]
+            for rev in dict.fromkeys(case.partition(":")[0] for case in args.cases):  # a rev's cases share a tree
                 if rev != ".":
                     subprocess.run(
                         ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(Path(scratch) / f"tree-{rev}")],

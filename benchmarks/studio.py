@@ -211,6 +211,7 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
         "dropped": report["frames_dropped"],
         "frames": report["frames"],
         "cpu_cores": report["cpu_cores"],
+        "shed": (report.get("shed") or {}).get("in_force_at_end"),  # the frame budget's steps at the end
     }
 
 

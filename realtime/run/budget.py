@@ -139,7 +139,9 @@ class FrameBudget:
         self._loads: list[float] = []
         self._dropped_before = 0
         self._frames = 0
-        self._settle = 0  # windows still to pass after a change before judging again
+        # windows still to pass after a change before judging again; the first second is start-up
+        # (the model's and the trackers' first runs), not what the stream will cost
+        self._settle = 1
         self._calm = 0
         self._patience = PATIENCE_WINDOWS
         self._since_restore: int | None = None  # windows since the last step came back
