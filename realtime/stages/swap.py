@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes.util
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,7 +79,15 @@ class SwapSettings(Settings):
         "execution provider; auto tries TensorRT, CUDA, DirectML, CoreML, then CPU",
         choices=("auto", *AUTO_ORDER),
     )
-    threads: int = setting(0, "onnxruntime intra-op threads (0 = onnxruntime's choice)", low=0, high=256)
+    # 0: on 2 cores (AVX2 EPYC, 720p live int8, frame budget on) one thread gave 29.2 fps and p95 78 ms
+    # against 28.3 fps and 91 ms with onnxruntime's choice of two (benchmarks/RESULTS.md, 2026-12-03)
+    threads: int = setting(
+        0,
+        "onnxruntime intra-op threads (0 = half the CPU cores: the live loop finds the next frame's faces "
+        "on the other half)",
+        low=0,
+        high=256,
+    )
     # Off by default: spinning threads took the cores detection and capture needed (720p live preset on
     # 2 cores: p95 latency 78 -> 43 ms, 27.2 -> 29.7 fps with it off; benchmarks/RESULTS.md).
     spin: bool = setting(
@@ -97,6 +106,16 @@ class SwapSettings(Settings):
         low=1,
         high=4,
     )
+
+
+def model_threads() -> int:
+    """The model's intra-op threads when none are set: half the cores this process may use (at least
+    one), since the live loop finds the next frame's faces beside the model (realtime/run/loop.py)."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # a container's or taskset's share, not the host's
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 2
+    return max(1, cores // 2)
 
 
 def read_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:
@@ -163,7 +182,7 @@ class Swapper:
         metadata = {p.key: p.value for p in model.metadata_props}
         providers = self._provider_order(ort.get_available_providers())
         try:
-            self.session = ort_session(model, settings.threads, settings.spin, providers)
+            self.session = ort_session(model, settings.threads or model_threads(), settings.spin, providers)
         except Exception as err:  # onnxruntime's errors carry the failing node; keep just the first line
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ContractError(f"onnxruntime cannot load {self.name}: {first_line[:200]}") from None
