@@ -271,6 +271,8 @@ SUMMARY = {  # measure → (which cases, target, True when higher is better)
     "color_jitter": ("all", None, False),
     "identity_share": ("cross", 0.9, True),
     "occluder_error": ("self", None, False),
+    "sharpness_face": ("all", 0.8, True),
+    "sharpness_eyes": ("all", 0.7, True),
 }
 
 
@@ -305,6 +307,8 @@ COLUMNS = (
     ("color_jitter", "colour jitter", 2),
     ("identity_share", "identity", 2),
     ("occluder_error", "occluder err", 1),
+    ("sharpness_face", "detail face", 2),
+    ("sharpness_eyes", "detail eyes", 2),
 )
 
 

@@ -11,7 +11,9 @@ input's inter-ocular distance (outer eye corners).
 * seam: how much the colour step across the face outline changed (CIE ΔE, Lab of sRGB/D65);
 * flicker: the output's frame-to-frame change inside the face over the input's, and the same for the
   face's mean colour alone (colour jitter);
-* identity (cross swaps): :func:`swapcam.export.identity.identity_share` of the frames' descriptors.
+* identity (cross swaps): :func:`swapcam.export.identity.identity_share` of the frames' descriptors;
+* sharpness: the output's fine detail over the input's (RMS of the Laplacian at a fixed face scale),
+  over the face and over the eyes alone: 1 = as sharp as the camera, a smooth face scores low.
 """
 
 from __future__ import annotations
@@ -23,21 +25,41 @@ import cv2
 import numpy as np
 
 from swapcam.realtime.stages.color import bgr_to_lab
-from swapcam.realtime.stages.landmarks import FACE_OVAL, eye_opening, inter_ocular, mouth_opening
+from swapcam.realtime.stages.landmarks import (
+    FACE_OVAL,
+    LEFT_EYE,
+    RIGHT_EYE,
+    eye_opening,
+    inter_ocular,
+    mouth_opening,
+)
 
 # Where the seam is sampled, as fractions of the way from each outline point to the face centre:
 # inside at several depths (the feathered edge of the swap lies there), outside just beyond it.
 SEAM_INSIDE = (0.04, 0.08, 0.12, 0.16, 0.2)
 SEAM_OUTSIDE = 0.05
 PSNR_CAP = 99.0  # identical pixels
+# Detail is measured with every face resized to this inter-ocular distance (px), so that the ratio
+# means the same on a small face and a large one, and a model's output enlarged to a big face is
+# judged at the camera's own scale of detail (a few pixels of pores and lashes), not the model's.
+DETAIL_IOD = 64.0
+# the eye regions: each eye's landmark hull grown by this fraction of the inter-ocular distance, so
+# that lids and lashes count
+EYE_MARGIN = 0.15
+DETAIL_REGIONS = ("face", "eyes")
 
 
 def hull_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """(H, W) bool: inside the convex hull of the face outline."""
+    return _hull(landmarks[FACE_OVAL], shape).astype(bool)
+
+
+def _hull(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(H, W) uint8 0/1: inside the convex hull of (K, 2) pixel points."""
     mask = np.zeros(shape[:2], np.uint8)
-    hull = cv2.convexHull(np.round(landmarks[FACE_OVAL] * 16).astype(np.int32))
+    hull = cv2.convexHull(np.round(points * 16).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, (1,), lineType=cv2.LINE_8, shift=4)
-    return mask.astype(bool)
+    return mask
 
 
 def _box(mask: np.ndarray, margin: int = 8) -> tuple[slice, slice]:
@@ -77,6 +99,40 @@ def masked_ssim(output: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> 
         return float("nan")
     rows, cols = _box(mask)
     return float(ssim_map(output[rows, cols], reference[rows, cols])[mask[rows, cols]].mean())
+
+
+def detail_energies(reference: np.ndarray, output: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Mean squared Laplacian of the grey level, (2 regions: face, eyes; 2 images: reference, output)
+    float64, each face first resized so that its inter-ocular distance is DETAIL_IOD pixels.
+
+    The face is the landmark hull; the eyes are both eye hulls grown by EYE_MARGIN × inter-ocular
+    distance. Grey levels are 0..255.
+    """
+    scale = DETAIL_IOD / max(inter_ocular(landmarks), 1e-6)
+    rows, cols = _box(hull_mask(landmarks, reference.shape), margin=4)
+    points = (landmarks - (cols.start, rows.start)) * scale
+    size = (max(1, round((cols.stop - cols.start) * scale)), max(1, round((rows.stop - rows.start) * scale)))
+    face = _hull(points[FACE_OVAL], size[::-1])
+    eyes = _hull(points[RIGHT_EYE], size[::-1]) | _hull(points[LEFT_EYE], size[::-1])
+    grow = int(round(EYE_MARGIN * DETAIL_IOD))
+    eyes = cv2.dilate(eyes, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    energies = np.zeros((2, 2))
+    for k, image in enumerate((reference, output)):
+        crop = cv2.cvtColor(np.ascontiguousarray(image[rows, cols]), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        grey = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        squared = cv2.Laplacian(grey, cv2.CV_32F, ksize=3) ** 2
+        energies[:, k] = [squared[region.astype(bool)].mean() for region in (face, eyes)]
+    return energies
+
+
+def sharpness_ratios(energies: Sequence[np.ndarray]) -> dict[str, float]:
+    """Detail of the output over the input's, per region, from per-frame :func:`detail_energies`:
+    sqrt(Σ output energy / Σ input energy) — 1 = as much fine detail as the camera, 0 = none."""
+    total = np.sum(energies, axis=0) if len(energies) else np.zeros((2, 2))
+    return {
+        region: float(np.sqrt(out / ref)) if ref > 0 else float("nan")
+        for region, (ref, out) in zip(DETAIL_REGIONS, total, strict=True)
+    }
 
 
 def landmark_error(reference: np.ndarray, output: np.ndarray) -> float:
@@ -250,4 +306,6 @@ def score_sequence(
     scores["seam_delta_e"] = _mean([seam_delta_e(inputs[t], outputs[t], face_in[t]) for t in with_face])
     scores["flicker"] = flicker_ratio(inputs, outputs, masks)
     scores["color_jitter"] = color_jitter(inputs, outputs, masks)
+    sharpness = sharpness_ratios([detail_energies(inputs[t], outputs[t], face_in[t]) for t in with_face])
+    scores.update({f"sharpness_{region}": value for region, value in sharpness.items()})
     return scores

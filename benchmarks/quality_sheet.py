@@ -41,6 +41,8 @@ SCORE_LINES = (
     ("color_jitter", "colour jitter {:.2f}"),
     ("identity_share", "identity {:.0%}"),
     ("occluder_error", "occluder err {:.1f}"),
+    ("sharpness_face", "detail face {:.2f}"),
+    ("sharpness_eyes", "detail eyes {:.2f}"),
 )
 
 
@@ -54,8 +56,8 @@ def sheet_row(
     row = np.full((TILE + 10, LABEL_WIDTH + 2 * len(PICKS) * TILE + 10 * len(PICKS), 3), 32, np.uint8)
     _text(row, name.replace("→", " -> "), (8, 22), 0.55)
     lines = [fmt.format(scores[key]) for key, fmt in SCORE_LINES if key in scores and not np.isnan(scores[key])]
-    for k, line in enumerate(lines):
-        _text(row, line, (8, 44 + 17 * k))
+    for k, line in enumerate(lines):  # up to 12 lines fit beside a tile at this spacing
+        _text(row, line, (8, 40 + 13 * k), 0.38)
     found = [t for t, p in enumerate(landmarks) if p is not None]
     x = LABEL_WIDTH
     for share in PICKS:

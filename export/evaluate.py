@@ -5,6 +5,7 @@ A swap model renders one identity, the first of its card. A face of that identit
 should come back unchanged, so the PSNR between the input face and ``out_celeb_face`` over the
 faceset's landmark-hull masks (the face itself, not the background) measures how well the model
 learned the face. Give it a faceset of held-out frames: frames the model trained on overstate it.
+:func:`grid_strength` measures the checkerboard a pixel-shuffle decoder can leave on its faces.
 
 Given target facesets (people on camera), :func:`identity_check` swaps their faces and asks dlib's
 face descriptor (the ``identity`` extra) whether each swapped face is nearer the source identity
@@ -48,6 +49,26 @@ def masked_psnr(prediction: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> 
     weight = np.broadcast_to(mask, prediction.shape)
     mse = float((weight * (prediction - truth) ** 2).sum() / max(weight.sum(), 1e-8))
     return float(10 * np.log10(1.0 / max(mse, 1e-12)))
+
+
+def grid_strength(images: np.ndarray, masks: np.ndarray, period: int = 4) -> float:
+    """How strongly the faces carry a pattern locked to the pixel grid with a period of 2 or 4 px (the
+    checkerboard of pixel-shuffle upscaling), in grey levels of 255: 0 for none.
+
+    images (N, R, R, 3) float 0..1, masks (N, R, R, 1) 0..1 (R a multiple of ``period``). Per face:
+    the grey level minus its local mean (a period × period box) is averaged over the face pixels of
+    each of the period² positions in the grid; detail at random phases averages out, a grid stays.
+    The result is the RMS of those averages, over the positions and then the faces.
+    """
+    grey = images.mean(-1)
+    smooth = np.stack([cv2.blur(face, (period, period), borderType=cv2.BORDER_REFLECT) for face in grey])
+    residual, weight = (grey - smooth), masks[..., 0] >= 0.5
+    n, size = residual.shape[:2]
+    cells = size // period
+    tiles = (residual * weight).reshape(n, cells, period, cells, period).sum((1, 3))
+    counts = weight.reshape(n, cells, period, cells, period).sum((1, 3))
+    means = tiles / np.maximum(counts, 1)
+    return float(np.sqrt((means**2).mean((1, 2))).mean() * 255)
 
 
 def _open(faceset: Faceset | str | Path) -> Faceset:
@@ -95,6 +116,8 @@ class Evaluation:
     faces: int
     psnr_db: float  # input face vs rendered face over the faceset's hull masks
     resolution: int  # the model's, where psnr_db is measured
+    grid: float  # checkerboard of the rendered faces (grid_strength), grey levels
+    grid_input: float  # the same of the faces that went in: what the camera itself has
     at: int | None = None  # a common resolution the rendering was also enlarged to
     psnr_at_db: float | None = None  # the PSNR there, against the faceset's crop at that size
 
@@ -107,6 +130,10 @@ class Evaluation:
             lines.append(
                 f"enlarged to {self.at} px (bicubic), against the faces at {self.at} px: {self.psnr_at_db:.2f} dB"
             )
+        lines.append(
+            f"checkerboard (a 2 or 4 px grid over the face) {self.grid:.2f} grey levels (the faces that went "
+            f"in: {self.grid_input:.2f})"
+        )
         return lines
 
 
@@ -129,7 +156,14 @@ def evaluate(
     faces = faces_from_faceset(opened, swapper.resolution, limit)
     masks = masks_from_faceset(opened, swapper.resolution, limit)
     rendered = _render(swapper, faces, batch)
-    evaluation = Evaluation(card.identities[0], len(faces), masked_psnr(rendered, faces, masks), swapper.resolution)
+    evaluation = Evaluation(
+        card.identities[0],
+        len(faces),
+        masked_psnr(rendered, faces, masks),
+        swapper.resolution,
+        grid_strength(rendered, masks),
+        grid_strength(faces, masks),
+    )
     if at is None:
         return evaluation
     enlarged = np.stack([cv2.resize(face, (at, at), interpolation=cv2.INTER_CUBIC) for face in rendered])

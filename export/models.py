@@ -55,9 +55,25 @@ class ResBlock(nn.Module):
         return self.act(x + self.conv2(self.act(self.conv1(x))))
 
 
+def icnr_(conv: nn.Module, factor: int) -> nn.Module:
+    """ICNR initialisation (Aitken et al. 2017) of the conv that feeds a PixelShuffle(factor), in place:
+    the factor² output channels that become one channel's sub-pixels start with the same weights and
+    bias, so the shuffled output starts as a nearest-neighbour upscale instead of a checkerboard of
+    unrelated sub-pixels. ``conv``: a Conv2d, or a Sequential ending in one (separable); returned."""
+    last = conv[-1] if isinstance(conv, nn.Sequential) else conv
+    assert isinstance(last, nn.Conv2d)  # what _conv builds
+    group = factor * factor
+    with torch.no_grad():
+        # PixelShuffle reads channel c·factor² + k as sub-pixel k of channel c
+        last.weight.copy_(last.weight[::group].repeat_interleave(group, 0))
+        if last.bias is not None:
+            last.bias.copy_(last.bias[::group].repeat_interleave(group, 0))
+    return conv
+
+
 def _upscale(cin: int, cout: int, separable: bool) -> nn.Module:
-    """[N,cin,H,W] → [N,cout,2H,2W]: a conv to 4·cout channels, then a pixel shuffle (no checkerboard)."""
-    return nn.Sequential(_conv(cin, 4 * cout, 3, separable=separable), _act(), nn.PixelShuffle(2))
+    """[N,cin,H,W] → [N,cout,2H,2W]: a conv to 4·cout channels (ICNR-initialised), then a pixel shuffle."""
+    return nn.Sequential(icnr_(_conv(cin, 4 * cout, 3, separable=separable), 2), _act(), nn.PixelShuffle(2))
 
 
 class Encoder(nn.Module):
@@ -103,20 +119,23 @@ class Decoder(nn.Module):
         super().__init__()
         ups = DOWNSCALES - 1 if dims.half_res_output else DOWNSCALES
         shuffle = 2 if dims.half_res_output else 1
-        self.image = self._branch(in_channels, dims.decoder_dims, ups, dims.res_blocks, dims.separable, 3 * shuffle**2)
+        self.image = self._branch(in_channels, dims.decoder_dims, ups, dims.res_blocks, dims.separable, 3, shuffle)
         self.image.append(nn.PixelShuffle(shuffle))
-        self.mask_branch = self._branch(in_channels, dims.mask_dims, ups, 0, dims.separable, shuffle**2)
+        self.mask_branch = self._branch(in_channels, dims.mask_dims, ups, 0, dims.separable, 1, shuffle)
         self.mask_branch.append(nn.PixelShuffle(shuffle))
 
     @staticmethod
-    def _branch(cin: int, last: int, ups: int, res_blocks: int, separable: bool, out: int) -> nn.Sequential:
+    def _branch(
+        cin: int, last: int, ups: int, res_blocks: int, separable: bool, out: int, shuffle: int
+    ) -> nn.Sequential:
+        """Upscales to ``last`` channels, then a conv to out·shuffle² channels for the caller's shuffle."""
         layers: list[nn.Module] = []
         for i in range(ups):
             cout = last * 2 ** (ups - 1 - i)
             layers.append(_upscale(cin, cout, separable))
             layers += [ResBlock(cout, separable) for _ in range(res_blocks)]
             cin = cout
-        layers.append(nn.Conv2d(cin, out, 3, padding=1))
+        layers.append(icnr_(nn.Conv2d(cin, out * shuffle**2, 3, padding=1), shuffle))
         return nn.Sequential(*layers)
 
     def forward(self, code: Tensor) -> tuple[Tensor, Tensor]:

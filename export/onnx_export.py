@@ -6,7 +6,8 @@ failed export never leaves a half-written model behind:
 * contract: names, order, shapes and dtypes as :func:`swapcam.realtime.stages.contract.check_io` wants;
 * parity: onnxruntime against PyTorch on the same faces (random ones, and faceset faces when
   given): max abs difference ≤ 1e-4 for fp32, ≤ 1e-2 for fp16;
-* int8: static quantization calibrated on faceset faces; the reconstruction PSNR of the source
+* int8: static quantization calibrated on faceset faces, the convolution that reads the face kept in
+  fp32 (:func:`input_convs`); the reconstruction PSNR of the source
   faces through the swap path (which renders the source identity, so a source face must come back
   unchanged) may drop at most 1 dB against fp32, unless forced.
 """
@@ -82,6 +83,25 @@ def _to_fp16(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto
     return convert_float_to_float16(model, keep_io_types=True)
 
 
+def input_convs(model: onnx.ModelProto) -> list[str]:
+    """The names of the convolutions that read the graph's input (through a Transpose or not): the
+    encoder's first. Quantized, it rounds the face itself to its activation grid and each of its few
+    weights (3 input channels) to 8 bits; kept in fp32 it halved the int8 loss of a model fine-tuned
+    from the base (benchmarks/RESULTS.md, issue 23) for under 2 % of the graph's FLOPs."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+    inputs = {value.name for value in model.graph.input}
+    found = []
+    for node in model.graph.node:
+        if node.op_type != "Conv":
+            continue
+        name = node.input[0]
+        while name in producer and producer[name].op_type == "Transpose":
+            name = producer[name].input[0]
+        if name in inputs:
+            found.append(node.name)
+    return found
+
+
 def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto:
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -106,6 +126,7 @@ def _to_int8(model: onnx.ModelProto, calibration: np.ndarray) -> onnx.ModelProto
             per_channel=True,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
+            nodes_to_exclude=input_convs(model),
         )
         return onnx.load(str(quantized))
 

@@ -7,7 +7,14 @@ import pytest
 from benchmarks import quality_metrics as qm
 from swapcam.export.identity import identity_share
 from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
-from swapcam.realtime.stages.landmarks import MOUTH_INNER, MOUTH_OPENING_PAIR, inter_ocular, mouth_opening
+from swapcam.realtime.stages.landmarks import (
+    LEFT_EYE,
+    MOUTH_INNER,
+    MOUTH_OPENING_PAIR,
+    RIGHT_EYE,
+    inter_ocular,
+    mouth_opening,
+)
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +132,43 @@ def test_dlib_descriptor_tells_two_synthetic_people_apart():
     bo = describer.describe(frames["bo"][0].image, frames["bo"][0].landmarks)
     assert ada[0].shape == (128,)
     assert np.linalg.norm(ada[0] - ada[1]) < 0.4 < np.linalg.norm(ada[0] - bo)
+
+
+def test_sharpness_is_one_for_the_input_and_low_for_a_blurred_face(clip):
+    images, landmarks = clip
+    same = qm.score_sequence(images, images, landmarks, landmarks)
+    assert same["sharpness_face"] == pytest.approx(1.0) and same["sharpness_eyes"] == pytest.approx(1.0)
+    blurred = qm.score_sequence(images, [cv2.GaussianBlur(i, (0, 0), 2.0) for i in images], landmarks, landmarks)
+    assert blurred["sharpness_face"] < 0.5 and blurred["sharpness_eyes"] < 0.5
+    slightly = qm.score_sequence(images, [cv2.GaussianBlur(i, (0, 0), 0.7) for i in images], landmarks, landmarks)
+    assert blurred["sharpness_face"] < slightly["sharpness_face"] < 1.0
+
+
+def test_sharpness_of_the_eyes_sees_blurred_eyes_alone(clip):
+    images, landmarks = clip
+    outputs = []
+    for image, points in zip(images, landmarks, strict=True):
+        eyes = np.zeros(image.shape[:2], np.uint8)
+        for eye in (RIGHT_EYE, LEFT_EYE):
+            cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(points[eye]).astype(np.int32)), 1)
+        eyes = cv2.dilate(eyes, np.ones((9, 9), np.uint8)).astype(bool)
+        smudged = image.copy()
+        smudged[eyes] = cv2.GaussianBlur(image, (0, 0), 2.0)[eyes]
+        outputs.append(smudged)
+    scores = qm.score_sequence(images, outputs, landmarks, landmarks)
+    assert scores["sharpness_eyes"] < 0.6 < scores["sharpness_face"]
+
+
+def test_sharpness_does_not_depend_on_the_frame_scale(clip):
+    images, landmarks = clip
+    blurred = [cv2.GaussianBlur(i, (0, 0), 1.0) for i in images]
+    small = qm.sharpness_ratios(
+        [qm.detail_energies(i, o, p) for i, o, p in zip(images, blurred, landmarks, strict=True)]
+    )
+    big = qm.sharpness_ratios(
+        [
+            qm.detail_energies(cv2.resize(i, None, fx=2, fy=2), cv2.resize(o, None, fx=2, fy=2), 2 * p + 0.5)
+            for i, o, p in zip(images, blurred, landmarks, strict=True)
+        ]
+    )
+    assert big["face"] == pytest.approx(small["face"], abs=0.1)

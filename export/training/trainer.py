@@ -85,7 +85,11 @@ class Trainer:
         self.discriminator_ddp = self._wrap(self.discriminator) if self.discriminator is not None else None
 
     def _adamw(self, module: nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(module.parameters(), lr=self.settings.lr, weight_decay=self.settings.weight_decay)
+        # fused: one pass over each tensor instead of a dozen; on an AVX2 CPU the step of the live
+        # model's 15.5 M weights took 18 ms instead of 102 (benchmarks/RESULTS.md, issue 23)
+        return torch.optim.AdamW(
+            module.parameters(), lr=self.settings.lr, weight_decay=self.settings.weight_decay, fused=True
+        )
 
     def _wrap(self, module: nn.Module) -> nn.Module:
         if not self.dist.enabled:
