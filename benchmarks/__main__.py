@@ -15,7 +15,7 @@ import json
 import shlex
 from pathlib import Path
 
-from . import hands, kernels, model, pipeline, provenance, quality, recall, soak
+from . import detection, hands, kernels, model, pipeline, provenance, quality, recall, soak, training_speed
 from .common import Results, machine
 from .quality_data import DEFAULT_CACHE
 
@@ -28,6 +28,8 @@ SECTIONS = {
     "recall": recall,
     "soak": soak,
     "hands": hands,
+    "training_speed": training_speed,
+    "detection": detection,
 }
 DEFAULT_SECTIONS = ("kernels", "model", "pipeline", "quality", "provenance", "recall")  # the soak only when asked for
 

@@ -311,3 +311,43 @@ class FacesetReportCommand:
             plot_coverage(report, Path(args.plot), source.folder.name, "+".join(t.folder.name for t in targets))
             print(f"swapcam faceset-report: wrote {args.plot}")
         return 0
+
+
+class TrainDetectorCommand:
+    help = "rebuild the face-swap detector that swapcam verify runs, from synthetic people only"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from .detector.settings import DetectorSettings
+
+        parser.add_argument(
+            "--work", default="detector-work", metavar="DIR", help="folder for clips, swaps and crops (reused)"
+        )
+        parser.add_argument("--out", metavar="PATH.onnx", help="where to write it (default: the shipped detector)")
+        parser.add_argument(
+            "--swap-model",
+            action="append",
+            default=[],
+            metavar="NAME=PATH.onnx",
+            help="a swap model whose swaps of the synthetic people to train on; repeat (default: the demo model)",
+        )
+        parser.add_argument("--config", metavar="PATH.toml", help="settings file with a [detector] section")
+        add_arguments(parser, DetectorSettings)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from pathlib import Path
+
+        from swapcam.realtime.provenance.detector import DETECTOR_MODEL
+
+        from .detector.build import build
+        from .detector.settings import DetectorSettings
+
+        models = {}
+        for item in args.swap_model:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not Path(path).is_file():
+                raise UserError(f"--swap-model {item!r} is not NAME=PATH.onnx of an existing file: e.g. demo=demo.onnx")
+            models[name] = Path(path)
+        settings = from_sources(DetectorSettings, args, load_config(args.config))
+        out = build(Path(args.work), settings, models or None, Path(args.out) if args.out else DETECTOR_MODEL)
+        print(f"swapcam train-detector: wrote {out}: swapcam verify uses it", file=sys.stderr)
+        return 0

@@ -136,7 +136,10 @@ class ReportCommand:
 
 
 class VerifyCommand:
-    help = "look for swapcam's invisible mark (and a C2PA manifest) in a video or image; exit 0 found, 1 not"
+    help = (
+        "look for swapcam's invisible mark (and a C2PA manifest) in a video or image and score its faces with the "
+        "swap detector; exit 0 marked, 1 nothing found, 2 bad input, 3 no mark but the face looks swapped"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("path", help="a video or image file")
@@ -146,19 +149,26 @@ class VerifyCommand:
             "--model", action="append", default=[], help="a model file or folder: name the model whose mark it is"
         )
         parser.add_argument("--trust", metavar="ROOTS.pem", help="trusted root certificates for the C2PA signature")
+        parser.add_argument(
+            "--detector", metavar="PATH.onnx", help="swap detector to score the faces with (default: the shipped one)"
+        )
+        parser.add_argument("--no-detect", action="store_true", help="look for the mark only, not at the faces")
 
     def run(self, args: argparse.Namespace) -> int:
         import json
+        from pathlib import Path
 
-        from .provenance.verify import verdict_lines, verify
+        from .provenance.detector import DETECTOR_MODEL
+        from .provenance.verify import exit_code, verdict_lines, verify
 
-        report = verify(args.path, args.window, args.model, args.trust)
+        detector = None if args.no_detect else Path(args.detector) if args.detector else DETECTOR_MODEL
+        report = verify(args.path, args.window, args.model, args.trust, detector)
         if args.json:
             print(json.dumps(report, indent=1))
         else:
             for line in verdict_lines(report):
                 print(f"swapcam verify: {line}")
-        return 0 if report["found"] else 1
+        return exit_code(report)
 
 
 VERBOSE_HELP = "show the libraries' own log lines (mediapipe, TensorFlow Lite, OpenCV), hidden by default"

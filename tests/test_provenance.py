@@ -133,7 +133,7 @@ def test_tampered_recording_fails_its_signature(signed, tmp_path, swapcam_cli):
 def test_no_watermark_leaves_no_mark(tmp_path, inverting_model_path, swapcam_cli):
     path = tmp_path / "plain.mp4"
     record(path, inverting_model_path, ProvenanceSettings(watermark=False))
-    result = swapcam_cli("verify", str(path))
+    result = swapcam_cli("verify", str(path), "--no-detect")  # the mark alone: the swap detector has its own tests
     assert result.returncode == 1
     assert "no swapcam mark" in result.stdout and "C2PA: no manifest" in result.stdout
 

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from ..core.errors import UserError
 from ..sources.base import IMAGE_SUFFIXES
+from .detector import DETECTOR_MODEL, SwapDetector, SwapWindows
 from .watermark import model_fingerprint
 from .watermark_detect import CANON_PERIOD, PERIODS_TRIED, Z_FOUND, Detection, MarkReader, model_z, residual
 
@@ -103,17 +104,12 @@ def model_fingerprints(paths: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def verify(
-    path: str | Path, window_s: float = 1.0, models: Sequence[str] = (), trust: str | None = None
-) -> dict[str, Any]:
-    """Look for the mark (and a C2PA manifest) in ``path``; returns what :func:`verdict_lines` prints."""
-    path = Path(path)
-    if window_s <= 0:
-        raise UserError(f"--window {window_s} must be positive: use e.g. 1 (seconds)")
-    known = model_fingerprints(models)
-    frames = FrameReader(path)
+def _read(
+    frames: FrameReader, per_window: int, swap: SwapWindows | None
+) -> tuple[list[dict[str, Any]], Detection, int]:
+    """Every frame through the mark reader (and the detector): the windows, the whole clip's
+    reading and the number of frames."""
     fps = frames.fps
-    per_window = max(1, round(fps * window_s)) if fps else 1
     window, whole = MarkReader(), MarkReader()
     windows: list[dict[str, Any]] = []
     count = 0
@@ -130,16 +126,43 @@ def verify(
         part = residual(image)
         window.add_residual(part, image.shape[0])
         whole.add_residual(part, image.shape[0])
+        if swap is not None:
+            swap.add(image)
         count += 1
         if window.frames == per_window:
             windows.append(_describe(window.result(), (count - per_window) / fps if fps else None))
+            if swap is not None:
+                windows[-1]["swap_score"] = swap.end_window()
             window.reset()
     bar.close()
-    if count == 0:
-        raise UserError(f"{path} has no frames FFmpeg can decode: check the file")
     if window.frames >= max(1, per_window // 2):  # a last part of at least half a window counts
         windows.append(_describe(window.result(), (count - window.frames) / fps if fps else None))
-    overall = whole.result()
+        if swap is not None:
+            windows[-1]["swap_score"] = swap.end_window()
+    return windows, whole.result(), count
+
+
+def verify(
+    path: str | Path,
+    window_s: float = 1.0,
+    models: Sequence[str] = (),
+    trust: str | None = None,
+    detector: Path | None = DETECTOR_MODEL,
+) -> dict[str, Any]:
+    """Look for the mark (and a C2PA manifest) in ``path`` and, unless ``detector`` is None, score
+    its faces with the swap detector; returns what :func:`verdict_lines` prints."""
+    path = Path(path)
+    if window_s <= 0:
+        raise UserError(f"--window {window_s} must be positive: use e.g. 1 (seconds)")
+    known = model_fingerprints(models)
+    frames = FrameReader(path)  # a bad path is named before anything else is loaded
+    swap_model = SwapDetector(detector) if detector is not None else None
+    fps = frames.fps
+    per_window = max(1, round(fps * window_s)) if fps else 1
+    swap = SwapWindows(swap_model, fps) if swap_model is not None else None
+    windows, overall, count = _read(frames, per_window, swap)
+    if count == 0:
+        raise UserError(f"{path} has no frames FFmpeg can decode: check the file")
     payload = overall.payload.hex if overall.payload else next((w["payload"] for w in windows if w["payload"]), None)
     model, model_score = known.get(payload) if payload else None, None
     if payload is None and overall.found and overall.soft is not None and known:
@@ -166,8 +189,18 @@ def verify(
         "windows": windows,
         "window_s": window_s,
         "c2pa": _manifest(path, trust),
+        "detector": _detector_report(swap) if swap is not None else None,
     }
     return report
+
+
+def _detector_report(swap: SwapWindows) -> dict[str, Any]:
+    verdict = swap.verdict()
+    return {
+        **asdict(verdict),
+        "threshold": round(swap.detector.threshold, 4),
+        "trained_on": swap.detector.card.get("trained_on", ""),
+    }
 
 
 def _manifest(path: Path, trust: str | None) -> dict[str, Any] | None | str:
@@ -207,7 +240,34 @@ def verdict_lines(report: dict[str, Any]) -> list[str]:
     if report["damaged_packets"]:
         lines.append(f"{report['damaged_packets']} damaged packets could not be decoded: read the frames around them")
     lines.append(_manifest_line(report["c2pa"]))
+    if report.get("detector"):
+        lines.append(_detector_line(report["detector"], report["found"], span_of(report)))
     return lines
+
+
+def span_of(report: dict[str, Any]) -> str:
+    return "the image" if report["kind"] == "image" else f"{report['window_s']:g}-s windows"
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    """0 marked, 3 no mark but the face looks swapped, 1 neither (2, bad input, is UserError's)."""
+    if report["found"]:
+        return 0
+    detector = report.get("detector")
+    return 3 if detector and detector["state"] == "swapped" else 1
+
+
+def _detector_line(detector: dict[str, Any], marked: bool, span: str) -> str:
+    """The detector's verdict; it adds to the mark's and never overrides it."""
+    judged, flagged = detector["windows_judged"], detector["windows_flagged"]
+    if detector["state"] == "cannot judge":
+        return f"swap detector: cannot judge: {detector['why']}"
+    share = "" if span == "the image" else f" in {100 * flagged / judged:.0f} % of {judged} {span}"
+    if detector["state"] == "swapped":
+        lead = "the face looks swapped too" if marked else "no mark, but the face looks swapped"
+        return f"swap detector: {lead} (score {detector['score']:.2f}{share})"
+    over = "" if span == "the image" else f"{flagged} of {judged} {span} over it; "
+    return f"swap detector: the face does not look swapped (score {detector['score']:.2f}; {over}threshold {detector['threshold']:.2f})"
 
 
 def _manifest_line(c2pa: dict[str, Any] | None | str) -> str:
