@@ -18,7 +18,7 @@ from swapcam.realtime.sources.synthetic import SyntheticSettings, SyntheticVideo
 from swapcam.realtime.stages.base import StageContext
 from swapcam.realtime.stages.blend import BlendSettings
 from swapcam.realtime.stages.detect import DetectSettings
-from swapcam.realtime.stages.swap import Swapper
+from swapcam.realtime.stages.swap import Swapper, SwapSettings
 
 FRAME = Frame(0, np.zeros((4, 4, 3), np.uint8), 0.0, 0.0)
 
@@ -206,3 +206,17 @@ def test_no_shed_and_frame_by_frame_inputs_have_no_budget(tmp_path, capfd, inver
     assert run(tmp_path, inverting_model_path, "--budget-ms", "0.5", "--no-shed")["shed"] is None
     assert run(tmp_path, inverting_model_path, "--budget-ms", "0.5", "--pace", "every")["shed"] is None
     assert "shed" not in capfd.readouterr().err
+
+
+def test_a_shed_step_leaves_the_users_last_error_for_the_user_to_read(tuned):
+    retuner, budget, frame = tuned
+    retuner.control.update(lambda cfg: cfg.replace(swap=SwapSettings(provider="directml")))  # Windows only
+    retuner(frame(0), 320, 240)
+    error = retuner.control.error
+    assert error is not None and error.startswith("swap: execution provider directml")
+    budget.shed = ("hand-search",)
+    retuner(frame(1), 320, 240)
+    assert retuner.processor.stages["occlusion"].every == 10 and retuner.control.error == error
+    retuner.control.update(lambda cfg: cfg.replace(swap=SwapSettings()))
+    retuner(frame(2), 320, 240)
+    assert retuner.control.error is None  # the user's next change clears it

@@ -98,8 +98,9 @@ class Retuner:
         wanted = (self.control.config, self.budget.shed if self.budget is not None else ())
         self._fronted += 1  # frames in the order the front took them (a looped input's index restarts)
         if wanted[0] is not self._wanted[0] or wanted[1] != self._wanted[1]:
+            by_user = wanted[0] is not self._wanted[0]
             self._wanted = wanted
-            for change in self._retune(shed_config(*wanted)):
+            for change in self._retune(shed_config(*wanted), by_user):
                 self._installs.append((self._fronted, change))  # deque appends are thread-safe
         fronted = self.processor.front(frame, width, height)
         fronted.sequence = self._fronted
@@ -112,8 +113,10 @@ class Retuner:
             change()
         return self.processor.back(fronted)
 
-    def _retune(self, config: LiveConfig) -> list[Callable[[], None]]:
-        """Apply the changed sections to the front's stages now; return the back's changes."""
+    def _retune(self, config: LiveConfig, by_user: bool = True) -> list[Callable[[], None]]:
+        """Apply the changed sections to the front's stages now; return the back's changes. What
+        could not apply goes to the control's ``error``; a change of the user's settings clears it,
+        one of the budget's alone leaves it for the user to read."""
         errors: list[str] = []
         pending: list[Callable[[], None]] = []
         changed = set(changed_sections(self.applied, config))
@@ -140,6 +143,7 @@ class Retuner:
                 change()
             else:
                 pending.append(change)
-        self.control.error = "; ".join(errors) or None
+        if errors or by_user:
+            self.control.error = "; ".join(errors) or None
         self.applied = config
         return pending
