@@ -145,7 +145,7 @@ class FrameBudget:
         self._calm = 0
         self._patience = PATIENCE_WINDOWS
         self._since_restore: int | None = None  # windows since the last step came back
-        self._before: dict[str, float] = {}  # a step's load in the window that shed it
+        self._measuring: tuple[str, float] | None = None  # the step just shed, and the load that shed it
         self._saving: dict[str, float] = {}  # measured: load before − load after shedding it
         self.events: list[dict[str, Any]] = []
         self.times_shed: collections.Counter[str] = collections.Counter()
@@ -172,9 +172,10 @@ class FrameBudget:
         if self._settle:
             self._settle -= 1
             return
-        for name, before in self._before.items():  # the first window judged after shedding it
+        if self._measuring is not None:  # the first window judged after shedding it
+            name, before = self._measuring
             self._saving[name] = max(0.0, before - load)
-        self._before.clear()
+            self._measuring = None
         over = load > self.budget_ms or dropped >= 2 or (dropped and load > CALM * self.budget_ms)
         if over:
             self._calm = 0
@@ -202,7 +203,7 @@ class FrameBudget:
             self._patience = min(2 * self._patience, MAX_PATIENCE_WINDOWS)
         self._since_restore = None
         self.shed = (*self.shed, name)
-        self._before[name] = load
+        self._measuring = (name, load)
         self._settle = 1
         self.times_shed[name] += 1
         self._event("shed", name, load, dropped)

@@ -111,15 +111,17 @@ def warm_up(size: int, transfer: ColorTransfer) -> None:
     paste_back(frame, face, mask, matrix)
 
 
-def _budget(
+def _paced(
     config: LiveConfig, source: Source, still: bool, control: LiveControl | None, log: Callable[[str], None]
-) -> FrameBudget | None:
-    """The frame budget of a run that must keep up with its input (a camera, or a file or generator
-    paced in real time), unless shedding is off; frames processed one by one have no period."""
+) -> tuple[LiveControl | None, FrameBudget | None]:
+    """The run's control and frame budget. A run that must keep up with its input (a camera, or a
+    file or generator paced in real time) gets a budget unless shedding is off, and a control through
+    which the budget's changes reach the stages as the studio's do; frames processed one by one have
+    no period."""
     if not config.budget.shed or still or not source.live or source.fps <= 0:
-        return None
-    current = (lambda: control.config) if control is not None else (lambda: config)
-    return FrameBudget(config.budget, 1000 / source.fps, config.pipeline.overlap, current, log)
+        return control, None
+    paced = control or LiveControl(config)
+    return paced, FrameBudget(config.budget, 1000 / source.fps, config.pipeline.overlap, lambda: paced.config, log)
 
 
 def run_live(run: LiveRun, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
@@ -169,10 +171,7 @@ def _run_live(run: LiveRun, log: Callable[[str], None]) -> dict[str, Any]:
             f"{swapper.resolution}px, coverage {coverage}] → {' + '.join(run.outputs)}"
         )
         replay = _Replay(source, first)
-        control = run.control
-        budget = _budget(cfg, source, still, control, log)
-        if budget is not None and control is None:
-            control = LiveControl(cfg)  # the budget's changes reach the stages as the studio's do
+        control, budget = _paced(cfg, source, still, run.control, log)
         process = processor if control is None else Retuner(processor, control, cfg, context, budget)
         stop = control.stop if control is not None else None
         pipeline = Pipeline(replay, process, sink, width, height, cfg.pipeline, run.on_output, still, stop, budget)
