@@ -11,6 +11,7 @@ banded matrix runs at GEMM speed (benchmarks/RESULTS.md, issue 23).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -38,6 +39,7 @@ def dssim_window(resolution: int) -> int:
     return max(3, int(resolution / 11.6) // 2 * 2 + 1)
 
 
+@functools.lru_cache(maxsize=16)  # a few sizes per run, asked for at every training step
 def gaussian_matrix(size: int, window: int, sigma: float) -> np.ndarray:
     """(size, size) float64 M such that ``rows @ M`` filters each row with a normalised Gaussian of
     ``window`` taps (odd) and ``sigma``, the border reflected as torch's ``reflect`` padding does it
